@@ -1,0 +1,168 @@
+//! Where the shadow files are and how to write them.
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::error::{Error, Status};
+use crate::sys;
+
+/// Root used when neither `PASSWDPOP_ROOT` nor [`Config::set_root`] says otherwise.
+pub const DEFAULT_ROOT: &str = "/etc/vmail";
+/// Environment variable naming the root; ignored in setuid/setgid processes.
+pub const ROOT_ENV: &str = "PASSWDPOP_ROOT";
+/// SHA512-crypt rounds by default (the algorithm's own default).
+pub const DEFAULT_ROUNDS: u32 = 5_000;
+/// Fewest rounds accepted (the SHA-crypt specification's minimum).
+pub const MIN_ROUNDS: u32 = 1_000;
+/// Most rounds accepted (the SHA-crypt specification's maximum).
+pub const MAX_ROUNDS: u32 = 999_999_999;
+/// How long a change waits for other writers by default.
+pub const DEFAULT_LOCK_TIMEOUT_MS: u32 = 10_000;
+
+/// How entries are laid out in `<root>/<domain>/shadow`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Layout {
+    /// shadow(5) style, as cPanel writes it: `user:hash:lastchange:min:max:warn:inactive:expire:`.
+    /// A change sets `lastchange` to today when the entry has that field.
+    #[default]
+    Shadow,
+    /// Dovecot passwd-file: `user:hash:uid:gid:gecos:home:shell:extra_fields`.
+    /// Only the hash is ever changed.
+    PasswdFile,
+}
+
+/// Settings for [`Config::change`] and [`Config::verify`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    root: PathBuf,
+    rounds: u32,
+    lock_timeout: Duration,
+    layout: Layout,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config::new()
+    }
+}
+
+impl Config {
+    /// Defaults: root from `PASSWDPOP_ROOT` (unless the process is setuid or
+    /// setgid, where the environment belongs to the caller) else `/etc/vmail`,
+    /// 5000 rounds, 10 s lock timeout, shadow layout.
+    pub fn new() -> Config {
+        Config {
+            root: default_root(),
+            rounds: DEFAULT_ROUNDS,
+            lock_timeout: Duration::from_millis(DEFAULT_LOCK_TIMEOUT_MS.into()),
+            layout: Layout::Shadow,
+        }
+    }
+
+    /// The directory that holds one directory per domain.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Sets the root; it must be an absolute path.
+    pub fn set_root(&mut self, root: impl AsRef<Path>) -> Result<(), Error> {
+        let root = root.as_ref();
+        check_root(root)?;
+        self.root = root.to_path_buf();
+        Ok(())
+    }
+
+    pub fn rounds(&self) -> u32 {
+        self.rounds
+    }
+
+    /// Sets the SHA512-crypt rounds, `1000..=999999999`.
+    pub fn set_rounds(&mut self, rounds: u32) -> Result<(), Error> {
+        if !(MIN_ROUNDS..=MAX_ROUNDS).contains(&rounds) {
+            return Err(Error::new(
+                Status::InvalidConfig,
+                format!("rounds must be between {MIN_ROUNDS} and {MAX_ROUNDS}, not {rounds}"),
+            ));
+        }
+        self.rounds = rounds;
+        Ok(())
+    }
+
+    pub fn lock_timeout(&self) -> Duration {
+        self.lock_timeout
+    }
+
+    /// Sets how long a change waits for other writers; 0 tries once and never waits.
+    pub fn set_lock_timeout_ms(&mut self, ms: u32) {
+        self.lock_timeout = Duration::from_millis(ms.into());
+    }
+
+    pub fn layout(&self) -> Layout {
+        self.layout
+    }
+
+    pub fn set_layout(&mut self, layout: Layout) {
+        self.layout = layout;
+    }
+
+    /// The root, checked again because `PASSWDPOP_ROOT` may have held anything.
+    pub(crate) fn checked_root(&self) -> Result<&Path, Error> {
+        check_root(&self.root)?;
+        Ok(&self.root)
+    }
+}
+
+fn default_root() -> PathBuf {
+    let from_env = if sys::is_secure_execution() {
+        None
+    } else {
+        std::env::var_os(ROOT_ENV).filter(|value| !value.is_empty())
+    };
+    PathBuf::from(from_env.as_deref().unwrap_or(OsStr::new(DEFAULT_ROOT)))
+}
+
+fn check_root(root: &Path) -> Result<(), Error> {
+    if root.is_absolute() {
+        Ok(())
+    } else {
+        Err(Error::new(
+            Status::InvalidConfig,
+            format!("the root must be an absolute path, not {:?}", root),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn setters_validate_and_leave_config_unchanged_on_error() {
+        let mut config = Config::new();
+        let before = config.clone();
+        for rounds in [0, 999, 1_000_000_000, u32::MAX] {
+            assert_eq!(
+                config.set_rounds(rounds).unwrap_err().status(),
+                Status::InvalidConfig
+            );
+        }
+        for root in ["", "relative", "./x", "vmail/"] {
+            assert_eq!(
+                config.set_root(root).unwrap_err().status(),
+                Status::InvalidConfig
+            );
+        }
+        assert_eq!(config, before);
+
+        config.set_rounds(1000).unwrap();
+        config.set_rounds(999_999_999).unwrap();
+        config.set_root("/srv/vmail").unwrap();
+        config.set_lock_timeout_ms(0);
+        config.set_layout(Layout::PasswdFile);
+        assert_eq!(config.rounds(), 999_999_999);
+        assert_eq!(config.root(), Path::new("/srv/vmail"));
+        assert_eq!(config.lock_timeout(), Duration::ZERO);
+        assert_eq!(config.layout(), Layout::PasswdFile);
+    }
+}

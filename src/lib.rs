@@ -1,0 +1,85 @@
+#![doc = include_str!("../README.md")]
+#![deny(unsafe_code)]
+
+mod config;
+mod error;
+pub mod ffi;
+mod hash;
+mod lock;
+mod shadow;
+mod store;
+mod sys;
+mod validate;
+
+pub use config::{
+    Config, Layout, DEFAULT_LOCK_TIMEOUT_MS, DEFAULT_ROOT, DEFAULT_ROUNDS, MAX_ROUNDS, MIN_ROUNDS,
+    ROOT_ENV,
+};
+pub use error::{Error, Status};
+pub use lock::{DOTLOCK_NAME, UNREADABLE_DOTLOCK_AGE};
+pub use store::{SHADOW_NAME, TEMP_PREFIX};
+pub use validate::{MAX_DOMAIN_LEN, MAX_PASSWORD_LEN, MAX_USER_LEN};
+
+use validate::{check_password, Domain, User};
+
+/// The crate version, as `passwdpop_version()` reports it.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+impl Config {
+    /// Sets the password of `user` in `domain` (the `Email::passwdpop` call):
+    /// validates the arguments, hashes the password with SHA512-crypt, and
+    /// replaces that one entry of `<root>/<domain>/shadow` atomically under the
+    /// domain lock. `user` is a local part or a full address in `domain`.
+    pub fn change(
+        &self,
+        domain: impl AsRef<[u8]>,
+        user: impl AsRef<[u8]>,
+        password: impl AsRef<[u8]>,
+    ) -> Result<(), Error> {
+        let (domain, user) = parse_arguments(domain.as_ref(), user.as_ref(), password.as_ref())?;
+        let root = self.checked_root()?;
+        // Hashing takes milliseconds: done before the lock, never under it.
+        let hash = hash::sha512_crypt(password.as_ref(), self.rounds())?;
+        store::replace_hash(
+            root,
+            &domain,
+            &user,
+            &hash,
+            self.layout(),
+            self.lock_timeout(),
+        )
+    }
+
+    /// Checks a password the way Exim's `crypteq` and Dovecot would: `Ok` on a
+    /// match, [`Status::PasswordMismatch`] otherwise. The first entry for the
+    /// user counts (as in Exim's lsearch and Dovecot's passwd-file); a locked
+    /// (`!`) entry never matches.
+    pub fn verify(
+        &self,
+        domain: impl AsRef<[u8]>,
+        user: impl AsRef<[u8]>,
+        password: impl AsRef<[u8]>,
+    ) -> Result<(), Error> {
+        let (domain, user) = parse_arguments(domain.as_ref(), user.as_ref(), password.as_ref())?;
+        let root = self.checked_root()?;
+        let stored = store::read_hash(root, &domain, &user)?;
+        hash::verify(password.as_ref(), &stored)
+    }
+}
+
+/// [`Config::change`] with the default configuration.
+pub fn passwdpop(
+    domain: impl AsRef<[u8]>,
+    user: impl AsRef<[u8]>,
+    password: impl AsRef<[u8]>,
+) -> Result<(), Error> {
+    Config::new().change(domain, user, password)
+}
+
+/// The argument rules, in argument order: the first bad one wins.
+fn parse_arguments(domain: &[u8], user: &[u8], password: &[u8]) -> Result<(Domain, User), Error> {
+    let domain = Domain::parse(domain)?;
+    let user = User::parse(user, &domain)?;
+    check_password(password)?;
+    Ok((domain, user))
+}

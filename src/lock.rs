@@ -1,0 +1,319 @@
+//! The lock a writer holds on a domain while it replaces the shadow file.
+//!
+//! Two locks, taken in this order and released in reverse:
+//!
+//! 1. `flock(LOCK_EX)` on the domain directory itself. The directory is never
+//!    renamed, so unlike a lock on `shadow` (which the rename replaces) it keeps
+//!    protecting; and flock locks belong to an open file description, so they
+//!    exclude threads of one process too (fcntl locks would not). The kernel
+//!    drops it when a killed holder's descriptors close. Shell scripts take it
+//!    with `flock(1)` on the directory.
+//! 2. The dotlock `shadow.lock` of shadow-utils and cPanel: a file holding the
+//!    owner's PID, created with `link()` from a unique temp file so that exactly
+//!    one creator wins. Tools that only know this convention wait for us, and we
+//!    for them. Because every passwdpop writer already holds the flock, breaking
+//!    a stale dotlock cannot race with another passwdpop writer.
+//!
+//! A dotlock is held while its PID is alive (our own PID counts as alive, as in
+//! shadow-utils) or, when it holds no PID, until it is 10 minutes old. A process
+//! in another PID namespace looks dead: its lock would be broken.
+
+use std::io::Read;
+use std::os::fd::{AsFd, BorrowedFd};
+use std::path::Path;
+use std::thread::sleep;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use rustix::fs::{self as rfs, AtFlags, FlockOperation, Mode, OFlags};
+use rustix::io::Errno;
+use rustix::process::{getpid, test_kill_process, Pid};
+
+use crate::error::{Error, Status};
+use crate::store::temp_name;
+
+/// The dotlock's name in the domain directory.
+pub const DOTLOCK_NAME: &str = "shadow.lock";
+/// A dotlock without a PID in it is broken once it is this old.
+pub const UNREADABLE_DOTLOCK_AGE: Duration = Duration::from_secs(10 * 60);
+
+const FIRST_BACKOFF: Duration = Duration::from_micros(20);
+const MAX_BACKOFF: Duration = Duration::from_millis(1);
+
+/// Both locks on one domain; released on drop (dotlock first).
+#[derive(Debug)]
+pub struct DomainLock<'d> {
+    _dotlock: Dotlock<'d>,
+    _flock: DirFlock<'d>,
+}
+
+/// Takes both locks, waiting at most `timeout` in all (zero: try once).
+pub fn lock_domain<'d>(
+    dir: BorrowedFd<'d>,
+    dir_path: &Path,
+    timeout: Duration,
+) -> Result<DomainLock<'d>, Error> {
+    let mut wait = Wait::new(timeout);
+    let flock = loop {
+        match rfs::flock(dir, FlockOperation::NonBlockingLockExclusive) {
+            Ok(()) => break DirFlock { dir },
+            Err(Errno::WOULDBLOCK) | Err(Errno::INTR) => {
+                if !wait.another_try() {
+                    return Err(Error::new(
+                        Status::LockTimeout,
+                        format!(
+                            "{} is locked by another passwdpop writer (flock) for longer than {} ms",
+                            dir_path.display(),
+                            timeout.as_millis()
+                        ),
+                    ));
+                }
+            }
+            Err(err) => {
+                return Err(Error::io(
+                    format_args!("locking {}", dir_path.display()),
+                    err,
+                ))
+            }
+        }
+    };
+    let dotlock = take_dotlock(dir, dir_path, &mut wait, timeout)?;
+    Ok(DomainLock {
+        _dotlock: dotlock,
+        _flock: flock,
+    })
+}
+
+#[derive(Debug)]
+struct DirFlock<'d> {
+    dir: BorrowedFd<'d>,
+}
+
+impl Drop for DirFlock<'_> {
+    fn drop(&mut self) {
+        // Explicit, because a child forked meanwhile shares the description.
+        let _ = rfs::flock(self.dir, FlockOperation::Unlock);
+    }
+}
+
+#[derive(Debug)]
+struct Dotlock<'d> {
+    dir: BorrowedFd<'d>,
+}
+
+impl Drop for Dotlock<'_> {
+    fn drop(&mut self) {
+        let _ = rfs::unlinkat(self.dir, DOTLOCK_NAME, AtFlags::empty());
+    }
+}
+
+/// Who holds a dotlock, as far as its file says.
+#[derive(Debug, PartialEq, Eq)]
+enum Holder {
+    /// Held by a live process (or one we cannot tell is dead).
+    Live(String),
+    /// The holder is gone: the lock may be broken.
+    Stale,
+    /// The lock vanished while we looked.
+    Gone,
+}
+
+fn take_dotlock<'d>(
+    dir: BorrowedFd<'d>,
+    dir_path: &Path,
+    wait: &mut Wait,
+    timeout: Duration,
+) -> Result<Dotlock<'d>, Error> {
+    let pid_file = PidFile::create(dir, dir_path)?;
+    loop {
+        match rfs::linkat(dir, &pid_file.name, dir, DOTLOCK_NAME, AtFlags::empty()) {
+            Ok(()) => return Ok(Dotlock { dir }),
+            Err(Errno::EXIST) => {}
+            Err(err) => {
+                return Err(Error::io(
+                    format_args!("creating {}/{DOTLOCK_NAME}", dir_path.display()),
+                    err,
+                ))
+            }
+        }
+        match examine_dotlock(dir) {
+            Holder::Gone => continue,
+            Holder::Stale => {
+                let _ = rfs::unlinkat(dir, DOTLOCK_NAME, AtFlags::empty());
+                continue;
+            }
+            Holder::Live(holder) => {
+                if !wait.another_try() {
+                    return Err(Error::new(
+                        Status::LockTimeout,
+                        format!(
+                            "{}/{DOTLOCK_NAME} is held by {holder} for longer than {} ms",
+                            dir_path.display(),
+                            timeout.as_millis()
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+}
+
+/// Reads the dotlock and judges whether its holder is still there.
+fn examine_dotlock(dir: BorrowedFd<'_>) -> Holder {
+    let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
+    let fd = match rfs::openat(dir, DOTLOCK_NAME, flags, Mode::empty()) {
+        Ok(fd) => fd,
+        Err(Errno::NOENT) => return Holder::Gone,
+        // Unreadable (a symlink, no permission...): respect it until it is old.
+        Err(_) => {
+            return judge_by_age(rfs::statat(dir, DOTLOCK_NAME, AtFlags::SYMLINK_NOFOLLOW).ok())
+        }
+    };
+    let stat = rfs::fstat(&fd).ok();
+    let mut content = Vec::with_capacity(32);
+    let mut file = std::fs::File::from(fd);
+    let read_ok = (&mut file).take(64).read_to_end(&mut content).is_ok();
+    let holder = match parse_pid(&content).filter(|_| read_ok) {
+        Some(pid) => judge_by_pid(pid),
+        None => judge_by_age(stat),
+    };
+    if holder == Holder::Stale {
+        // Break it only if the name still means the file we judged.
+        let now = rfs::statat(dir, DOTLOCK_NAME, AtFlags::SYMLINK_NOFOLLOW).ok();
+        let same = matches!((stat, now), (Some(a), Some(b)) if a.st_ino == b.st_ino && a.st_dev == b.st_dev);
+        if !same {
+            return Holder::Gone;
+        }
+    }
+    holder
+}
+
+fn parse_pid(content: &[u8]) -> Option<Pid> {
+    let text = std::str::from_utf8(content.trim_ascii()).ok()?;
+    if !text.bytes().all(|byte| byte.is_ascii_digit()) {
+        return None;
+    }
+    Pid::from_raw(text.parse().ok()?)
+}
+
+fn judge_by_pid(pid: Pid) -> Holder {
+    if pid == getpid() {
+        return Holder::Live(format!("this process (pid {})", pid.as_raw_nonzero()));
+    }
+    match test_kill_process(pid) {
+        Err(Errno::SRCH) => Holder::Stale,
+        _ => Holder::Live(format!("process {}", pid.as_raw_nonzero())),
+    }
+}
+
+fn judge_by_age(stat: Option<rfs::Stat>) -> Holder {
+    let Some(stat) = stat else {
+        return Holder::Gone;
+    };
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs());
+    let modified = u64::try_from(stat.st_mtime).unwrap_or(0);
+    if now.saturating_sub(modified) >= UNREADABLE_DOTLOCK_AGE.as_secs() {
+        Holder::Stale
+    } else {
+        Holder::Live("a lock file without a PID in it".into())
+    }
+}
+
+/// The unique file that is hard-linked to `shadow.lock`; removed on drop.
+struct PidFile<'d> {
+    dir: BorrowedFd<'d>,
+    name: String,
+}
+
+impl<'d> PidFile<'d> {
+    fn create(dir: BorrowedFd<'d>, dir_path: &Path) -> Result<PidFile<'d>, Error> {
+        let name = temp_name("lock")?;
+        let flags =
+            OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        let fd = rfs::openat(dir, &name, flags, Mode::from_raw_mode(0o600)).map_err(|err| {
+            Error::io(
+                format_args!("creating a lock file in {}", dir_path.display()),
+                err,
+            )
+        })?;
+        let pid_file = PidFile { dir, name };
+        let pid = getpid().as_raw_nonzero().to_string();
+        rustix::io::write(fd.as_fd(), pid.as_bytes())
+            .ok()
+            .filter(|&written| written == pid.len())
+            .ok_or_else(|| {
+                Error::new(
+                    Status::IoError,
+                    format!("writing a lock file in {}", dir_path.display()),
+                )
+            })?;
+        Ok(pid_file)
+    }
+}
+
+impl Drop for PidFile<'_> {
+    fn drop(&mut self) {
+        let _ = rfs::unlinkat(self.dir, &self.name, AtFlags::empty());
+    }
+}
+
+/// The one deadline for all waiting, with short, doubling sleeps so that a
+/// waiter does not oversleep a lock that is held for milliseconds.
+struct Wait {
+    deadline: Instant,
+    backoff: Duration,
+}
+
+impl Wait {
+    fn new(timeout: Duration) -> Wait {
+        Wait {
+            deadline: Instant::now() + timeout,
+            backoff: FIRST_BACKOFF,
+        }
+    }
+
+    /// Sleeps before the next try; false when the deadline has passed.
+    fn another_try(&mut self) -> bool {
+        let now = Instant::now();
+        if now >= self.deadline {
+            return false;
+        }
+        sleep(self.backoff.min(self.deadline - now));
+        self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pids_parse_with_or_without_newline() {
+        let cases: &[(&[u8], Option<i32>)] = &[
+            (b"1234", Some(1234)),
+            (b"1234\n", Some(1234)),
+            (b" 1234 \r\n", Some(1234)),
+            (b"", None),
+            (b"0", None),
+            (b"-5", None),
+            (b"+5", None),
+            (b"12ab", None),
+            (b"99999999999", None),
+            (b"\xff", None),
+        ];
+        for (content, expected) in cases {
+            assert_eq!(
+                parse_pid(content).map(Pid::as_raw_nonzero).map(i32::from),
+                *expected,
+                "{content:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn own_pid_is_live() {
+        assert!(matches!(judge_by_pid(getpid()), Holder::Live(_)));
+    }
+}

@@ -1,0 +1,298 @@
+//! Finding and replacing one entry in the bytes of a shadow file. No file system
+//! here: input is any `BufRead`, output any `Write`, so the rules are tested on
+//! byte strings.
+//!
+//! A line is an entry unless it is blank, a `#` comment, or starts with a space
+//! or tab (a continuation line to Exim's lsearch). Non-entries are copied byte for
+//! byte and never matched. Entries are `user:hash[:more fields]`; user names
+//! match ASCII-case-insensitively, as in Exim's lsearch.
+
+use std::io::{self, BufRead, Write};
+
+use crate::config::Layout;
+
+/// What to write into the matching entry.
+#[derive(Clone, Copy, Debug)]
+pub struct Replacement<'a> {
+    /// The new `$6$...` hash, without any `!` or `{SCHEME}` decoration.
+    pub hash: &'a str,
+    pub layout: Layout,
+    /// Days since 1970-01-01 UTC, for the shadow layout's last-change field.
+    pub day: u64,
+}
+
+/// How many entries matched the user while the file was copied.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Matches {
+    /// No entry: the output is a plain copy and must be discarded.
+    None,
+    /// Exactly one entry, now replaced in the output.
+    One,
+    /// Two or more: copying stopped at the second; the output must be discarded.
+    Several,
+}
+
+/// The scheme prefix written when the old hash had one (Dovecot's convention).
+const SCHEME_PREFIX: &[u8] = b"{SHA512-CRYPT}";
+
+/// Copies `input` to `output`, replacing the hash of the entry for `user`.
+pub fn rewrite<R: BufRead, W: Write>(
+    mut input: R,
+    mut output: W,
+    user: &str,
+    replacement: &Replacement<'_>,
+) -> io::Result<Matches> {
+    let mut line = Vec::new();
+    let mut rewritten = Vec::new();
+    let mut matches = Matches::None;
+    loop {
+        line.clear();
+        if input.read_until(b'\n', &mut line)? == 0 {
+            return Ok(matches);
+        }
+        let (content, ending) = split_ending(&line);
+        if !is_entry_for(content, user) {
+            output.write_all(&line)?;
+            continue;
+        }
+        if matches == Matches::One {
+            return Ok(Matches::Several);
+        }
+        matches = Matches::One;
+        rewritten.clear();
+        replace_entry(content, replacement, &mut rewritten);
+        rewritten.extend_from_slice(ending);
+        output.write_all(&rewritten)?;
+    }
+}
+
+/// The hash field (field 2, as stored, with any `!` or `{SCHEME}`) of the first
+/// entry for `user`, as Exim's lsearch and Dovecot's passwd-file would read it.
+/// Reading stops at that entry. An entry without a second field has an empty hash.
+pub fn find_hash<R: BufRead>(mut input: R, user: &str) -> io::Result<Option<Vec<u8>>> {
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        if input.read_until(b'\n', &mut line)? == 0 {
+            return Ok(None);
+        }
+        let (content, _) = split_ending(&line);
+        if is_entry_for(content, user) {
+            let hash = fields(content).nth(1).unwrap_or_default();
+            return Ok(Some(hash.to_vec()));
+        }
+    }
+}
+
+/// Splits off the line ending: `\r\n`, `\n`, or nothing on a last line without one.
+fn split_ending(line: &[u8]) -> (&[u8], &[u8]) {
+    let ending_len = if line.ends_with(b"\r\n") {
+        2
+    } else if line.ends_with(b"\n") {
+        1
+    } else {
+        0
+    };
+    line.split_at(line.len() - ending_len)
+}
+
+/// Whether a line (without its ending) is an entry whose user is `user`.
+/// Looks at no more than `user.len() + 1` bytes.
+fn is_entry_for(content: &[u8], user: &str) -> bool {
+    let user = user.as_bytes();
+    let is_entry = !matches!(content.first(), None | Some(b'#' | b' ' | b'\t'));
+    is_entry
+        && content.len() >= user.len()
+        && content[..user.len()].eq_ignore_ascii_case(user)
+        && matches!(content.get(user.len()), None | Some(b':'))
+}
+
+fn fields(content: &[u8]) -> std::slice::Split<'_, u8, impl FnMut(&u8) -> bool> {
+    content.split(|&byte| byte == b':')
+}
+
+/// Writes `content` with field 2 replaced, and for the shadow layout field 3 set to
+/// today when present. Keeps the user name as written, every other field, a
+/// `!` lock in front, and a `{SCHEME}` prefix as `{SHA512-CRYPT}`.
+fn replace_entry(content: &[u8], replacement: &Replacement<'_>, out: &mut Vec<u8>) {
+    let mut fields = content.splitn(4, |&byte| byte == b':');
+    let user = fields.next().unwrap_or_default();
+    let old_hash = fields.next().unwrap_or_default();
+    let last_change = fields.next();
+    let rest = fields.next();
+
+    out.extend_from_slice(user);
+    out.push(b':');
+    let (bangs, unlocked) = split_lock(old_hash);
+    out.extend_from_slice(&old_hash[..bangs]);
+    if has_scheme_prefix(unlocked) {
+        out.extend_from_slice(SCHEME_PREFIX);
+    }
+    out.extend_from_slice(replacement.hash.as_bytes());
+    if let Some(last_change) = last_change {
+        out.push(b':');
+        match replacement.layout {
+            Layout::Shadow => out.extend_from_slice(replacement.day.to_string().as_bytes()),
+            Layout::PasswdFile => out.extend_from_slice(last_change),
+        }
+    }
+    if let Some(rest) = rest {
+        out.push(b':');
+        out.extend_from_slice(rest);
+    }
+}
+
+/// A Dovecot scheme prefix such as `{SHA512-CRYPT}` or `{PLAIN}`.
+pub fn has_scheme_prefix(hash: &[u8]) -> bool {
+    scheme_prefix_len(hash).is_some()
+}
+
+/// The length of a leading `{SCHEME}`, braces included.
+pub fn scheme_prefix_len(hash: &[u8]) -> Option<usize> {
+    let rest = hash.strip_prefix(b"{")?;
+    let close = rest.iter().position(|&byte| byte == b'}')?;
+    (close > 0).then_some(close + 2)
+}
+
+/// The hash without the leading `!` characters that lock an account, and how many there were.
+pub fn split_lock(hash: &[u8]) -> (usize, &[u8]) {
+    let bangs = hash.iter().take_while(|&&byte| byte == b'!').count();
+    (bangs, &hash[bangs..])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NEW: &str = "$6$rounds=5000$abcdefghijklmnop$NEW";
+
+    /// name, layout, input, user, expected output
+    type RewriteCase = (
+        &'static str,
+        Layout,
+        &'static [u8],
+        &'static str,
+        &'static [u8],
+    );
+    /// input, user, expected hash
+    type FindCase = (&'static [u8], &'static str, Option<&'static [u8]>);
+
+    fn run(input: &[u8], user: &str, layout: Layout) -> (Matches, Vec<u8>) {
+        let replacement = Replacement {
+            hash: NEW,
+            layout,
+            day: 20000,
+        };
+        let mut output = Vec::new();
+        let matches = rewrite(input, &mut output, user, &replacement).unwrap();
+        (matches, output)
+    }
+
+    #[test]
+    fn replaces_one_entry_and_keeps_every_other_byte() {
+        use Layout::{PasswdFile, Shadow};
+        #[rustfmt::skip]
+        let cases: &[RewriteCase] = &[
+            ("shadow layout sets last change", Shadow,
+             b"bob:OLD:19000:0:99999:7:::\n", "bob",
+             b"bob:$6$rounds=5000$abcdefghijklmnop$NEW:20000:0:99999:7:::\n"),
+            ("passwd-file layout keeps field 3", PasswdFile,
+             b"bob:OLD:1000:1000::/home/bob::userdb_quota_rule=*:storage=1G\n", "bob",
+             b"bob:$6$rounds=5000$abcdefghijklmnop$NEW:1000:1000::/home/bob::userdb_quota_rule=*:storage=1G\n"),
+            ("two-field line gets no new field", Shadow,
+             b"bob:OLD\n", "bob",
+             b"bob:$6$rounds=5000$abcdefghijklmnop$NEW\n"),
+            ("one-field line gains its hash field", Shadow,
+             b"bob\n", "bob",
+             b"bob:$6$rounds=5000$abcdefghijklmnop$NEW\n"),
+            ("empty hash field", Shadow,
+             b"bob::19000\n", "bob",
+             b"bob:$6$rounds=5000$abcdefghijklmnop$NEW:20000\n"),
+            ("empty last-change field is set", Shadow,
+             b"bob:OLD::0:99999:7:::\n", "bob",
+             b"bob:$6$rounds=5000$abcdefghijklmnop$NEW:20000:0:99999:7:::\n"),
+            ("CRLF kept", Shadow,
+             b"alice:A:1\r\nbob:OLD:1\r\ncarol:C:1\r\n", "bob",
+             b"alice:A:1\r\nbob:$6$rounds=5000$abcdefghijklmnop$NEW:20000\r\ncarol:C:1\r\n"),
+            ("missing final newline kept", Shadow,
+             b"alice:A:1\nbob:OLD:1", "bob",
+             b"alice:A:1\nbob:$6$rounds=5000$abcdefghijklmnop$NEW:20000"),
+            ("non-UTF-8 elsewhere kept", Shadow,
+             b"\xff\xfe:x\nbob:OLD:1\n# caf\xe9\n", "bob",
+             b"\xff\xfe:x\nbob:$6$rounds=5000$abcdefghijklmnop$NEW:20000\n# caf\xe9\n"),
+            ("user name keeps its case", Shadow,
+             b"Bob:OLD:1\n", "bOB",
+             b"Bob:$6$rounds=5000$abcdefghijklmnop$NEW:20000\n"),
+            ("locked account stays locked", Shadow,
+             b"bob:!$6$x$y:1\n", "bob",
+             b"bob:!$6$rounds=5000$abcdefghijklmnop$NEW:20000\n"),
+            ("lone ! stays", Shadow,
+             b"bob:!:1\n", "bob",
+             b"bob:!$6$rounds=5000$abcdefghijklmnop$NEW:20000\n"),
+            ("several ! stay", Shadow,
+             b"bob:!!:1\n", "bob",
+             b"bob:!!$6$rounds=5000$abcdefghijklmnop$NEW:20000\n"),
+            ("scheme prefix rewritten", PasswdFile,
+             b"bob:{PLAIN}secret:1000\n", "bob",
+             b"bob:{SHA512-CRYPT}$6$rounds=5000$abcdefghijklmnop$NEW:1000\n"),
+            ("lock before prefix", PasswdFile,
+             b"bob:!{SHA512-CRYPT}$6$x$y\n", "bob",
+             b"bob:!{SHA512-CRYPT}$6$rounds=5000$abcdefghijklmnop$NEW\n"),
+            ("comments, blanks and continuations never match", Shadow,
+             b"# bob:X\n\n bob:X\n\tbob:X\nbob:OLD\n", "bob",
+             b"# bob:X\n\n bob:X\n\tbob:X\nbob:$6$rounds=5000$abcdefghijklmnop$NEW\n"),
+            ("prefix of another user does not match", Shadow,
+             b"bobby:B\nbo:C\nbob:OLD\n", "bob",
+             b"bobby:B\nbo:C\nbob:$6$rounds=5000$abcdefghijklmnop$NEW\n"),
+        ];
+        for (name, layout, input, user, expected) in cases {
+            let (matches, output) = run(input, user, *layout);
+            assert_eq!(matches, Matches::One, "{name}");
+            assert_eq!(
+                output.escape_ascii().to_string(),
+                expected.escape_ascii().to_string(),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn no_match_and_ambiguous() {
+        #[rustfmt::skip]
+        let cases: &[(&[u8], &str, Matches)] = &[
+            (b"", "bob", Matches::None),
+            (b"alice:A\n# bob:B\n bob:C\n", "bob", Matches::None),
+            (b"bob:A\nalice:x\nBOB:B\n", "bob", Matches::Several),
+            (b"bob:A\nbob:B\n", "bob", Matches::Several),
+        ];
+        for (input, user, expected) in cases {
+            assert_eq!(run(input, user, Layout::Shadow).0, *expected, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn find_hash_takes_the_first_entry() {
+        #[rustfmt::skip]
+        let cases: &[FindCase] = &[
+            (b"alice:A:1\nbob:B:2\n", "bob", Some(b"B")),
+            (b"Bob:B1\r\nbob:B2\n", "BOB", Some(b"B1")),
+            (b"# bob:X\n bob:Y\nbob\n", "bob", Some(b"")),
+            (b"bob:!{CRYPT}$6$x", "bob", Some(b"!{CRYPT}$6$x")),
+            (b"alice:A\n", "bob", None),
+        ];
+        for (input, user, expected) in cases {
+            let found = find_hash(*input, user).unwrap();
+            assert_eq!(found.as_deref(), *expected, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn scheme_prefixes_and_locks() {
+        assert_eq!(scheme_prefix_len(b"{SHA512-CRYPT}$6$"), Some(14));
+        assert_eq!(scheme_prefix_len(b"{}x"), None);
+        assert_eq!(scheme_prefix_len(b"{open"), None);
+        assert_eq!(scheme_prefix_len(b"$6$"), None);
+        assert_eq!(split_lock(b"!!$6$x"), (2, &b"$6$x"[..]));
+        assert_eq!(split_lock(b"$6$x"), (0, &b"$6$x"[..]));
+    }
+}

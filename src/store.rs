@@ -1,0 +1,359 @@
+//! The file system side: finding `<root>/<domain>/shadow` safely, and replacing
+//! it atomically under the domain lock.
+//!
+//! Every path below the root is opened relative to the domain directory's file
+//! descriptor with `O_NOFOLLOW`, so a symlink swapped in between a check and a
+//! use is never followed. The replacement follows shadow-utils' commonio: a temp
+//! file in the same directory, created exclusively, given the original's owner
+//! and mode before any byte is written, every write checked, fsynced, renamed
+//! over the original, and the directory fsynced.
+
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Write};
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rustix::fs::{self as rfs, AtFlags, FileType, Mode, OFlags, Stat, Timespec, Timestamps};
+use rustix::io::Errno;
+
+use crate::config::Layout;
+use crate::error::{Error, Status};
+use crate::lock::lock_domain;
+use crate::shadow::{self, Matches, Replacement};
+use crate::validate::{Domain, User};
+
+/// The file each domain directory holds.
+pub const SHADOW_NAME: &str = "shadow";
+/// Every temp file we create starts with this, so that leftovers of a killed
+/// writer can be recognised and removed.
+pub const TEMP_PREFIX: &str = ".shadow.passwdpop-";
+
+const IO_BUFFER: usize = 64 * 1024;
+const SECONDS_PER_DAY: u64 = 86_400;
+
+/// A unique name for a temp file of ours in a domain directory.
+pub fn temp_name(kind: &str) -> Result<String, Error> {
+    let mut random = [0u8; 8];
+    rustix::rand::getrandom(&mut random, rustix::rand::GetRandomFlags::empty())
+        .map_err(|err| Error::io("reading random bytes for a temp file name", err))?;
+    Ok(format!(
+        "{TEMP_PREFIX}{:016x}.{kind}",
+        u64::from_ne_bytes(random)
+    ))
+}
+
+/// A domain directory, opened without following symlinks.
+pub struct DomainDir {
+    fd: OwnedFd,
+    path: PathBuf,
+}
+
+impl DomainDir {
+    pub fn open(root: &Path, domain: &Domain) -> Result<DomainDir, Error> {
+        let path = root.join(domain.as_str());
+        let dir_flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        let root_fd = rfs::open(root, dir_flags, Mode::empty()).map_err(|err| match err {
+            Errno::NOENT => Error::new(
+                Status::NoSuchDomain,
+                format!(
+                    "no domain {}: the root {} does not exist",
+                    domain.as_str(),
+                    root.display()
+                ),
+            ),
+            err => Error::io(format_args!("opening the root {}", root.display()), err),
+        })?;
+        let fd = match rfs::openat(
+            &root_fd,
+            domain.as_str(),
+            dir_flags | OFlags::NOFOLLOW,
+            Mode::empty(),
+        ) {
+            Ok(fd) => fd,
+            Err(Errno::NOENT) => {
+                return Err(Error::new(
+                    Status::NoSuchDomain,
+                    format!(
+                        "no domain {}: {} does not exist",
+                        domain.as_str(),
+                        path.display()
+                    ),
+                ))
+            }
+            Err(Errno::LOOP | Errno::NOTDIR) => {
+                let what = match rfs::statat(&root_fd, domain.as_str(), AtFlags::SYMLINK_NOFOLLOW) {
+                    Ok(stat) if FileType::from_raw_mode(stat.st_mode) == FileType::Symlink => {
+                        "is a symlink"
+                    }
+                    _ => "is not a directory",
+                };
+                return Err(unsafe_path(&path, what));
+            }
+            Err(err) => return Err(Error::io(format_args!("opening {}", path.display()), err)),
+        };
+        let stat = rfs::fstat(&fd)
+            .map_err(|err| Error::io(format_args!("examining {}", path.display()), err))?;
+        if stat.st_mode & 0o002 != 0 {
+            return Err(unsafe_path(
+                &path,
+                "is world-writable (anyone could plant files or locks in it)",
+            ));
+        }
+        Ok(DomainDir { fd, path })
+    }
+
+    fn shadow_path(&self) -> PathBuf {
+        self.path.join(SHADOW_NAME)
+    }
+
+    /// Opens `shadow` for reading after checking that it is a regular file with
+    /// one link. Opening does not block, even on a FIFO.
+    fn open_shadow(&self) -> Result<(File, Stat), Error> {
+        let path = self.shadow_path();
+        let before = match rfs::statat(&self.fd, SHADOW_NAME, AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(stat) => stat,
+            Err(Errno::NOENT) => {
+                return Err(Error::new(
+                    Status::NoSuchDomain,
+                    format!(
+                        "no shadow file for this domain: {} does not exist",
+                        path.display()
+                    ),
+                ))
+            }
+            Err(err) => return Err(Error::io(format_args!("examining {}", path.display()), err)),
+        };
+        check_shadow_stat(&path, &before)?;
+        let flags =
+            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC;
+        let fd =
+            rfs::openat(&self.fd, SHADOW_NAME, flags, Mode::empty()).map_err(|err| match err {
+                Errno::LOOP => unsafe_path(&path, "is a symlink"),
+                err => Error::io(format_args!("opening {}", path.display()), err),
+            })?;
+        let stat = rfs::fstat(&fd)
+            .map_err(|err| Error::io(format_args!("examining {}", path.display()), err))?;
+        check_shadow_stat(&path, &stat)?;
+        if (stat.st_dev, stat.st_ino) != (before.st_dev, before.st_ino) {
+            return Err(unsafe_path(&path, "was replaced while it was being opened"));
+        }
+        Ok((File::from(fd), stat))
+    }
+
+    /// Removes temp files of ours that a killed writer left behind. Only called
+    /// under the domain lock, when no other writer of ours can own one.
+    fn remove_leftovers(&self) {
+        let Ok(mut entries) = rfs::Dir::read_from(&self.fd) else {
+            return;
+        };
+        while let Some(Ok(entry)) = entries.next() {
+            if entry
+                .file_name()
+                .to_bytes()
+                .starts_with(TEMP_PREFIX.as_bytes())
+            {
+                let _ = rfs::unlinkat(&self.fd, entry.file_name(), AtFlags::empty());
+            }
+        }
+    }
+}
+
+fn check_shadow_stat(path: &Path, stat: &Stat) -> Result<(), Error> {
+    match FileType::from_raw_mode(stat.st_mode) {
+        FileType::RegularFile => {}
+        FileType::Symlink => return Err(unsafe_path(path, "is a symlink")),
+        FileType::Directory => return Err(unsafe_path(path, "is a directory, not a regular file")),
+        _ => return Err(unsafe_path(path, "is not a regular file")),
+    }
+    if stat.st_nlink != 1 {
+        return Err(unsafe_path(
+            path,
+            &format!(
+                "has {} hard links; replacing it would silently fork them",
+                stat.st_nlink
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn unsafe_path(path: &Path, what: &str) -> Error {
+    Error::new(
+        Status::UnsafePath,
+        format!("{} {what}; refusing to use it", path.display()),
+    )
+}
+
+/// Replaces the hash of `user`'s entry with `hash`, atomically, under the lock.
+pub fn replace_hash(
+    root: &Path,
+    domain: &Domain,
+    user: &User,
+    hash: &str,
+    layout: Layout,
+    lock_timeout: Duration,
+) -> Result<(), Error> {
+    let dir = DomainDir::open(root, domain)?;
+    // Fail fast on a missing or unsafe file before waiting for the lock.
+    drop(dir.open_shadow()?);
+    let lock = lock_domain(dir.fd.as_fd(), &dir.path, lock_timeout)?;
+    dir.remove_leftovers();
+    let (old_file, old_stat) = dir.open_shadow()?;
+    let path = dir.shadow_path();
+
+    let replacement = Replacement {
+        hash,
+        layout,
+        day: today(),
+    };
+    let temp = TempFile::create(&dir, &old_stat)?;
+    let mut writer = BufWriter::with_capacity(IO_BUFFER, &temp.file);
+    let matches = shadow::rewrite(
+        BufReader::with_capacity(IO_BUFFER, &old_file),
+        &mut writer,
+        user.as_str(),
+        &replacement,
+    )
+    .and_then(|matches| writer.flush().map(|()| matches))
+    .map_err(|err| Error::io(format_args!("rewriting {}", path.display()), err))?;
+    drop(writer);
+    match matches {
+        Matches::One => {}
+        Matches::None => {
+            return Err(Error::new(
+                Status::NoSuchAccount,
+                format!("no account '{}' in {}", user.as_str(), domain.as_str()),
+            ))
+        }
+        Matches::Several => {
+            return Err(Error::new(
+                Status::AmbiguousAccount,
+                format!(
+                    "more than one entry for '{}' in {} (user names match case-insensitively); fix the file by hand",
+                    user.as_str(),
+                    path.display()
+                ),
+            ))
+        }
+    }
+    temp.commit(&old_stat)?;
+    drop(lock);
+    // Closing the old file frees its pages; done after the lock is released.
+    drop(old_file);
+    Ok(())
+}
+
+/// The stored hash field of `user`'s first entry, read without a lock: the
+/// file is only ever replaced whole.
+pub fn read_hash(root: &Path, domain: &Domain, user: &User) -> Result<Vec<u8>, Error> {
+    let dir = DomainDir::open(root, domain)?;
+    let (file, _) = dir.open_shadow()?;
+    shadow::find_hash(BufReader::with_capacity(IO_BUFFER, file), user.as_str())
+        .map_err(|err| Error::io(format_args!("reading {}", dir.shadow_path().display()), err))?
+        .ok_or_else(|| {
+            Error::new(
+                Status::NoSuchAccount,
+                format!("no account '{}' in {}", user.as_str(), domain.as_str()),
+            )
+        })
+}
+
+fn today() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs() / SECONDS_PER_DAY)
+}
+
+/// The new content on its way to replacing `shadow`; removed on drop unless committed.
+struct TempFile<'d> {
+    dir: &'d DomainDir,
+    name: String,
+    file: File,
+    committed: bool,
+}
+
+impl<'d> TempFile<'d> {
+    /// Creates the temp file 0600 and gives it the original's owner, group and
+    /// mode, all before the first byte of content.
+    fn create(dir: &'d DomainDir, original: &Stat) -> Result<TempFile<'d>, Error> {
+        let name = temp_name("tmp")?;
+        let flags =
+            OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        let fd = rfs::openat(&dir.fd, &name, flags, Mode::from_raw_mode(0o600)).map_err(|err| {
+            Error::io(
+                format_args!("creating a temp file in {}", dir.path.display()),
+                err,
+            )
+        })?;
+        let temp = TempFile {
+            dir,
+            name,
+            file: File::from(fd),
+            committed: false,
+        };
+        let owner = (
+            Some(rfs::Uid::from_raw(original.st_uid)),
+            Some(rfs::Gid::from_raw(original.st_gid)),
+        );
+        rfs::fchown(&temp.file, owner.0, owner.1)
+            .map_err(|err| temp.error("giving the owner and group of shadow to", err))?;
+        // After fchown, which may clear set-id bits.
+        rfs::fchmod(&temp.file, Mode::from_raw_mode(original.st_mode & 0o7777))
+            .map_err(|err| temp.error("giving the mode of shadow to", err))?;
+        Ok(temp)
+    }
+
+    fn error(&self, what: &str, err: Errno) -> Error {
+        Error::io(
+            format_args!("{what} {}", self.dir.path.join(&self.name).display()),
+            err,
+        )
+    }
+
+    /// Makes the modification time strictly later than the original's (in whole
+    /// seconds, which is all Dovecot compares), fsyncs, renames over `shadow`
+    /// and fsyncs the directory.
+    fn commit(mut self, original: &Stat) -> Result<(), Error> {
+        let written = rfs::fstat(&self.file).map_err(|err| self.error("examining", err))?;
+        if written.st_mtime <= original.st_mtime {
+            let times = Timestamps {
+                last_access: Timespec {
+                    tv_sec: 0,
+                    tv_nsec: rfs::UTIME_OMIT,
+                },
+                last_modification: Timespec {
+                    tv_sec: original.st_mtime + 1,
+                    tv_nsec: 0,
+                },
+            };
+            rfs::futimens(&self.file, &times)
+                .map_err(|err| self.error("setting the time of", err))?;
+        }
+        rfs::fsync(&self.file).map_err(|err| self.error("syncing", err))?;
+        let shadow_path = self.dir.shadow_path();
+        rfs::renameat(&self.dir.fd, &self.name, &self.dir.fd, SHADOW_NAME).map_err(|err| {
+            Error::io(
+                format_args!("renaming the new file over {}", shadow_path.display()),
+                err,
+            )
+        })?;
+        self.committed = true;
+        // The new file is in place; if this fails the change may not survive a
+        // power loss, which the caller must hear about.
+        rfs::fsync(&self.dir.fd).map_err(|err| {
+            Error::io(
+                format_args!("syncing the directory {}", self.dir.path.display()),
+                err,
+            )
+        })
+    }
+}
+
+impl Drop for TempFile<'_> {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = rfs::unlinkat(&self.dir.fd, &self.name, AtFlags::empty());
+        }
+    }
+}

@@ -1,0 +1,96 @@
+//! The C functions we call: libxcrypt's `crypt_r` and glibc's `getauxval`.
+//! With `ffi.rs`, the only module allowed `unsafe`.
+#![allow(unsafe_code)]
+
+use std::ffi::{c_char, CStr, CString};
+
+use zeroize::{Zeroize, Zeroizing};
+
+/// `struct crypt_data` of libxcrypt (`<crypt.h>`): 32 KiB, opaque to us. It must
+/// start zeroed; afterwards it holds the passphrase, so it is zeroized on drop.
+#[repr(C)]
+struct CryptData([u8; CRYPT_DATA_SIZE]);
+
+/// `sizeof(struct crypt_data)` in libxcrypt 4.x.
+const CRYPT_DATA_SIZE: usize = 32_768;
+
+impl Drop for CryptData {
+    fn drop(&mut self) {
+        self.0.zeroize();
+    }
+}
+
+#[link(name = "crypt")]
+extern "C" {
+    fn crypt_r(phrase: *const c_char, setting: *const c_char, data: *mut CryptData) -> *mut c_char;
+}
+
+/// `crypt_r(password, setting)`: what Exim's `crypteq` and Dovecot's CRYPT
+/// scheme compute. `None` when libxcrypt rejects the setting (it returns NULL
+/// or a failure token starting with `*`) or an argument holds a NUL byte.
+pub fn crypt(password: &[u8], setting: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
+    let password = CString::new(password)
+        .ok()
+        .map(|p| Zeroizing::new(p.into_bytes_with_nul()))?;
+    let setting = CString::new(setting).ok()?;
+    let mut data = Box::new(CryptData([0; CRYPT_DATA_SIZE]));
+    // SAFETY: both strings are NUL-terminated and outlive the call; `data` is a
+    // zeroed, exclusively borrowed `struct crypt_data` of the right size. The
+    // result points into `data`, which is still alive when it is copied out.
+    let result = unsafe {
+        let out = crypt_r(password.as_ptr().cast(), setting.as_ptr(), &mut *data);
+        if out.is_null() {
+            return None;
+        }
+        Zeroizing::new(CStr::from_ptr(out).to_bytes().to_vec())
+    };
+    (!result.starts_with(b"*")).then_some(result)
+}
+
+/// Whether the kernel marked this process as running with privileges its
+/// caller does not have (setuid, setgid, file capabilities): `AT_SECURE`.
+pub fn is_secure_execution() -> bool {
+    // SAFETY: getauxval has no preconditions; it returns 0 for unknown types.
+    unsafe { libc::getauxval(libc::AT_SECURE) != 0 }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crypt_matches_known_vectors() {
+        // Drepper's SHA-crypt specification, test vectors 1 and 2.
+        let cases: &[(&[u8], &[u8], &[u8])] = &[
+            (
+                b"Hello world!",
+                b"$6$saltstring",
+                b"$6$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl/O817G3uBnIFNjnQJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1",
+            ),
+            (
+                b"Hello world!",
+                b"$6$rounds=10000$saltstringsaltstring",
+                b"$6$rounds=10000$saltstringsaltst$OW1/O6BYHV6BcXZu8QVeXbDWra3Oeqh0sbHbbMCVNSnCM/UrjmM0Dp8vOuZeHBy/YTBmSK6H9qs/y3RnOaw5v.",
+            ),
+        ];
+        for (password, setting, expected) in cases {
+            assert_eq!(
+                crypt(password, setting).as_deref().map(Vec::as_slice),
+                Some(*expected)
+            );
+        }
+    }
+
+    #[test]
+    fn crypt_rejects_bad_settings() {
+        for setting in [&b""[..], b"*", b"!$6$x$y", b"{CRYPT}$6$x$y", b"$6$a\0b"] {
+            assert_eq!(crypt(b"pw", setting), None, "{setting:?}");
+        }
+        assert_eq!(crypt(&[b'p'; 512], b"$6$saltstring"), None);
+    }
+
+    #[test]
+    fn test_process_is_not_setuid() {
+        assert!(!is_secure_execution());
+    }
+}
