@@ -14,8 +14,10 @@ use passwdpop::Status;
 
 const CONTENT: &[u8] = b"bob:old:1\n";
 
-/// Each case builds `<root>/example.com` (or its shadow) in one unsafe way.
-fn unsafe_setups() -> Vec<(&'static str, fn(&Path))> {
+/// A case's name, and how it builds `<root>/example.com` (or its shadow) in one unsafe way.
+type Setup = (&'static str, fn(&Path));
+
+fn unsafe_setups() -> Vec<Setup> {
     vec![
         ("symlinked domain directory", |root| {
             fs::create_dir(root.join("real.com")).unwrap();
