@@ -1,0 +1,64 @@
+# passwdpop: build, demo and test entry points.
+#
+#   make demo   build the library and change a password in a copy of sample/vmail
+#   make test   formatting, lints, Rust tests, C tests under valgrind
+
+CARGO ?= cargo
+CC ?= cc
+VALGRIND ?= valgrind
+
+# One source of truth for the version: Cargo.toml.
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
+SONAME_MAJOR := $(firstword $(subst ., ,$(VERSION)))
+
+LIB_DIR := target/release
+LIB := $(LIB_DIR)/libpasswdpop.so
+C_BUILD := c-tests/build
+C_FLAGS := -std=c11 -Wall -Wextra -Werror -g -O1 -pthread -Iinclude \
+	-DPASSWDPOP_EXPECTED_VERSION='"$(VERSION)"'
+C_LIBS := -L$(LIB_DIR) -lpasswdpop -lcrypt -Wl,-rpath,$(abspath $(LIB_DIR))
+C_TESTS := $(C_BUILD)/test_api $(C_BUILD)/test_threads
+VALGRIND_FLAGS := --quiet --error-exitcode=99 --leak-check=full \
+	--show-leak-kinds=definite,indirect,possible \
+	--errors-for-leak-kinds=definite,indirect,possible --trace-children=yes
+
+.PHONY: all lib demo test lint rust-test c-test clean FORCE
+
+all: lib
+
+# cargo decides whether to rebuild; the SONAME symlink is what a program
+# linked with -lpasswdpop asks for at run time, and cargo never makes it.
+lib: FORCE
+	$(CARGO) build --release --lib
+	ln -sf libpasswdpop.so $(LIB_DIR)/libpasswdpop.so.$(SONAME_MAJOR)
+
+$(C_BUILD)/%: c-tests/%.c c-tests/check.h c-tests/fixture.h include/passwdpop.h lib
+	@mkdir -p $(C_BUILD)
+	$(CC) $(C_FLAGS) $< -o $@ $(C_LIBS)
+
+demo: $(C_BUILD)/demo
+	@scratch=$$(mktemp -d) && trap 'rm -rf "$$scratch"' EXIT && \
+	cp -a sample/vmail "$$scratch/vmail" && chmod 0640 "$$scratch"/vmail/*/shadow && \
+	echo "before: $$(grep '^sales:' "$$scratch/vmail/example.com/shadow")" && \
+	$(C_BUILD)/demo "$$scratch/vmail" example.com sales 'n3w-Secret!'
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --all-targets -- -D warnings
+
+rust-test:
+	$(CARGO) test
+
+c-test: $(C_TESTS)
+	@for test in $(C_TESTS); do \
+		echo "== $$test (valgrind memcheck)"; \
+		$(VALGRIND) $(VALGRIND_FLAGS) $$test || exit 1; \
+	done
+
+test: lint rust-test c-test
+
+clean:
+	$(CARGO) clean
+	rm -rf $(C_BUILD)
+
+FORCE:
