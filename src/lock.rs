@@ -38,6 +38,7 @@ pub const UNREADABLE_DOTLOCK_AGE: Duration = Duration::from_secs(10 * 60);
 
 const FIRST_BACKOFF: Duration = Duration::from_micros(20);
 const MAX_BACKOFF: Duration = Duration::from_millis(1);
+const MAX_QUICK_RETRIES: u32 = 8;
 
 /// Both locks on one domain; released on drop (dotlock first).
 #[derive(Debug)]
@@ -124,6 +125,9 @@ fn take_dotlock<'d>(
     timeout: Duration,
 ) -> Result<Dotlock<'d>, Error> {
     let pid_file = PidFile::create(dir, dir_path)?;
+    // Retries without sleeping after the lock vanished or was broken, but only
+    // a few in a row, so that an odd lock file cannot make us spin past the deadline.
+    let mut quick_retries = 0;
     loop {
         match rfs::linkat(dir, &pid_file.name, dir, DOTLOCK_NAME, AtFlags::empty()) {
             Ok(()) => return Ok(Dotlock { dir }),
@@ -135,24 +139,33 @@ fn take_dotlock<'d>(
                 ))
             }
         }
-        match examine_dotlock(dir) {
-            Holder::Gone => continue,
-            Holder::Stale => {
-                let _ = rfs::unlinkat(dir, DOTLOCK_NAME, AtFlags::empty());
+        // `None`: the lock is gone or was broken, so linking may succeed now.
+        let live_holder = match examine_dotlock(dir) {
+            Holder::Gone => None,
+            Holder::Live(holder) => Some(holder),
+            Holder::Stale => match rfs::unlinkat(dir, DOTLOCK_NAME, AtFlags::empty()) {
+                Ok(()) | Err(Errno::NOENT) => None,
+                Err(err) => Some(format!("a stale lock that cannot be removed ({err})")),
+            },
+        };
+        let holder = match live_holder {
+            None if quick_retries < MAX_QUICK_RETRIES => {
+                quick_retries += 1;
                 continue;
             }
-            Holder::Live(holder) => {
-                if !wait.another_try() {
-                    return Err(Error::new(
-                        Status::LockTimeout,
-                        format!(
-                            "{}/{DOTLOCK_NAME} is held by {holder} for longer than {} ms",
-                            dir_path.display(),
-                            timeout.as_millis()
-                        ),
-                    ));
-                }
-            }
+            None => "a lock that keeps coming back".to_owned(),
+            Some(holder) => holder,
+        };
+        quick_retries = 0;
+        if !wait.another_try() {
+            return Err(Error::new(
+                Status::LockTimeout,
+                format!(
+                    "{}/{DOTLOCK_NAME} is held by {holder} for longer than {} ms",
+                    dir_path.display(),
+                    timeout.as_millis()
+                ),
+            ));
         }
     }
 }

@@ -29,16 +29,20 @@ extern "C" {
 /// scheme compute. `None` when libxcrypt rejects the setting (it returns NULL
 /// or a failure token starting with `*`) or an argument holds a NUL byte.
 pub fn crypt(password: &[u8], setting: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
-    let password = CString::new(password)
-        .ok()
-        .map(|p| Zeroizing::new(p.into_bytes_with_nul()))?;
+    if password.contains(&0) {
+        return None;
+    }
+    // Our one copy of the password, NUL-terminated for C; zeroized on drop.
+    let mut phrase = Zeroizing::new(Vec::with_capacity(password.len() + 1));
+    phrase.extend_from_slice(password);
+    phrase.push(0);
     let setting = CString::new(setting).ok()?;
     let mut data = Box::new(CryptData([0; CRYPT_DATA_SIZE]));
     // SAFETY: both strings are NUL-terminated and outlive the call; `data` is a
     // zeroed, exclusively borrowed `struct crypt_data` of the right size. The
     // result points into `data`, which is still alive when it is copied out.
     let result = unsafe {
-        let out = crypt_r(password.as_ptr().cast(), setting.as_ptr(), &mut *data);
+        let out = crypt_r(phrase.as_ptr().cast(), setting.as_ptr(), &mut *data);
         if out.is_null() {
             return None;
         }

@@ -277,3 +277,35 @@ fn a_foreign_dotlock_writer_and_ours_lose_no_update() {
     ));
     assert_eq!(hash_of(&after, "theirs"), format!("value{last_foreign}"));
 }
+
+#[test]
+fn an_odd_dotlock_ends_in_a_timeout_not_a_spin() {
+    for age in [Duration::ZERO, Duration::from_secs(11 * 60)] {
+        let fx = Fixture::new();
+        let shadow = fx.domain("example.com", CONTENT);
+        let dotlock = shadow.with_file_name("shadow.lock");
+        fs::create_dir(&dotlock).unwrap();
+        set_dir_mtime(&dotlock, age);
+        let mut config = fx.config.clone();
+        config.set_lock_timeout_ms(100);
+        let started = Instant::now();
+        let err = config.change("example.com", "bob", "pw").unwrap_err();
+        assert_eq!(err.status(), Status::LockTimeout, "{err}");
+        assert!(started.elapsed() < Duration::from_secs(2));
+        assert_eq!(fx.read("example.com"), CONTENT);
+    }
+}
+
+fn set_dir_mtime(path: &Path, age: Duration) {
+    let when = SystemTime::now() - age;
+    let since = when.duration_since(std::time::UNIX_EPOCH).unwrap();
+    let stamp = rustix::fs::Timespec {
+        tv_sec: since.as_secs() as i64,
+        tv_nsec: 0,
+    };
+    let times = rustix::fs::Timestamps {
+        last_access: stamp,
+        last_modification: stamp,
+    };
+    rustix::fs::utimensat(rustix::fs::CWD, path, &times, rustix::fs::AtFlags::empty()).unwrap();
+}
