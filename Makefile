@@ -1,6 +1,7 @@
 # passwdpop: build, demo and test entry points.
 #
-#   make demo   build the library and change a password in a copy of sample/vmail
+#   make demo   build, then change passwords in a copy of sample/vmail with the
+#               CLI and through the C ABI, checking them with crypt(3)
 #   make test   formatting, lints, Rust tests, C tests under valgrind
 
 CARGO ?= cargo
@@ -13,6 +14,7 @@ SONAME_MAJOR := $(firstword $(subst ., ,$(VERSION)))
 
 LIB_DIR := target/release
 LIB := $(LIB_DIR)/libpasswdpop.so
+CLI := $(LIB_DIR)/passwdpop
 C_BUILD := c-tests/build
 C_FLAGS := -std=c11 -Wall -Wextra -Werror -g -O1 -pthread -Iinclude \
 	-DPASSWDPOP_EXPECTED_VERSION='"$(VERSION)"'
@@ -29,7 +31,7 @@ all: lib
 # cargo decides whether to rebuild; the SONAME symlink is what a program
 # linked with -lpasswdpop asks for at run time, and cargo never makes it.
 lib: FORCE
-	$(CARGO) build --release --lib
+	$(CARGO) build --release
 	ln -sf libpasswdpop.so $(LIB_DIR)/libpasswdpop.so.$(SONAME_MAJOR)
 
 $(C_BUILD)/%: c-tests/%.c c-tests/check.h c-tests/fixture.h include/passwdpop.h lib
@@ -37,10 +39,7 @@ $(C_BUILD)/%: c-tests/%.c c-tests/check.h c-tests/fixture.h include/passwdpop.h 
 	$(CC) $(C_FLAGS) $< -o $@ $(C_LIBS)
 
 demo: $(C_BUILD)/demo
-	@scratch=$$(mktemp -d) && trap 'rm -rf "$$scratch"' EXIT && \
-	cp -a sample/vmail "$$scratch/vmail" && chmod 0640 "$$scratch"/vmail/*/shadow && \
-	echo "before: $$(grep '^sales:' "$$scratch/vmail/example.com/shadow")" && \
-	$(C_BUILD)/demo "$$scratch/vmail" example.com sales 'n3w-Secret!'
+	sh sample/demo.sh $(CLI) $(C_BUILD)/demo
 
 lint:
 	$(CARGO) fmt --all -- --check

@@ -1,0 +1,429 @@
+//! The command line: clap's flags, plus cpapi2's `key=value` words.
+
+use std::ffi::OsString;
+use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
+
+use clap::{Parser, ValueEnum};
+use passwdpop::{Config, Layout};
+use zeroize::Zeroizing;
+
+use crate::report::{Failure, Output};
+
+const AFTER_HELP: &str = "\
+The password is read from standard input (its first line; a trailing LF or
+CRLF is dropped), or with --password-fd from an inherited file descriptor.
+On a terminal you are asked twice, without echo. A password given on the
+command line (password=...) works, as it does for cpapi2, but any user can
+read it with ps: avoid it.
+
+Examples:
+  echo 'n3w-Secret!' | passwdpop --domain example.com --email sales
+  passwdpop --domain example.com --email sales@example.com --password-fd 3 3<pwfile
+  passwdpop Email passwdpop domain=example.com email=sales password=12345luggage
+  passwdpop --user=bob --output json Email passwdpop domain=example.com email=sales < pwfile
+  echo 'guess' | passwdpop --verify --domain example.com --email sales
+
+Exit status:
+  0   success (password changed; with --verify, it matches)
+  2   invalid domain
+  3   invalid user
+  4   invalid password (empty, over 511 bytes, or the two entries differ)
+  5   invalid configuration (--root, --rounds, PASSWDPOP_ROOT)
+  6   no such domain (directory or shadow file missing)
+  7   no such account
+  8   ambiguous account (more than one entry)
+  9   unsafe path (symlink, not a regular file, hard-linked, world-writable)
+  10  timed out waiting for the lock
+  11  input/output error (also: the password could not be read)
+  12  password does not match (--verify)
+  13  internal error
+  64  usage error
+
+Environment:
+  PASSWDPOP_ROOT  root directory when neither --root nor --user is given
+                  (default /etc/vmail)";
+
+/// The flags; `words` holds cpapi2's `Email passwdpop key=value ...`.
+#[derive(Debug, Parser)]
+#[command(
+    name = "passwdpop",
+    version,
+    about = "Change (or verify) the password of a virtual mail account in <root>/<domain>/shadow",
+    after_help = AFTER_HELP,
+    args_override_self = true
+)]
+pub struct Cli {
+    /// The account's domain (taken literally, not percent-decoded)
+    #[arg(long, value_name = "DOMAIN")]
+    domain: Option<OsString>,
+
+    /// The account: local part or full address (taken literally)
+    #[arg(long, value_name = "USER")]
+    email: Option<OsString>,
+
+    /// Read the password from this inherited file descriptor (its first line)
+    #[arg(long, value_name = "N")]
+    password_fd: Option<u32>,
+
+    /// Take all of standard input as the password, line endings included
+    #[arg(long, conflicts_with = "password_fd")]
+    password_stdin_raw: bool,
+
+    /// Check the password instead of changing it (exit 0 on a match)
+    #[arg(long)]
+    verify: bool,
+
+    /// Directory holding one directory per domain [default: $PASSWDPOP_ROOT or /etc/vmail]
+    #[arg(long, value_name = "DIR")]
+    root: Option<PathBuf>,
+
+    /// cPanel layout: the root is the etc directory in NAME's home (as cpapi2 --user)
+    #[arg(long, value_name = "NAME", conflicts_with = "root")]
+    user: Option<OsString>,
+
+    /// SHA512-crypt rounds, 1000 to 999999999
+    #[arg(long, value_name = "N", default_value_t = passwdpop::DEFAULT_ROUNDS)]
+    rounds: u32,
+
+    /// Line layout of the shadow file
+    #[arg(long, value_enum, default_value_t = LayoutArg::Shadow)]
+    layout: LayoutArg,
+
+    /// Longest wait for other writers, in milliseconds (0: try once)
+    #[arg(long, value_name = "MS", default_value_t = passwdpop::DEFAULT_LOCK_TIMEOUT_MS)]
+    lock_timeout: u32,
+
+    /// Output format; json prints cPanel API 2's result object
+    #[arg(long, value_enum, default_value_t = Output::Text)]
+    output: Output,
+
+    /// cpapi2-style words: [Email passwdpop] domain=DOMAIN email=USER [password=PASSWORD]
+    #[arg(value_name = "WORDS")]
+    words: Vec<OsString>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum LayoutArg {
+    /// user:hash:lastchange:min:max:warn:inactive:expire: (as cPanel writes it)
+    Shadow,
+    /// Dovecot passwd-file: user:hash:uid:gid:gecos:home:shell:extra_fields
+    PasswdFile,
+}
+
+/// Where the password comes from.
+#[derive(Debug)]
+pub enum PasswordSource {
+    /// From a `password=` word (percent-decoded).
+    Argument(Zeroizing<Vec<u8>>),
+    /// From standard input: its first line, or all of it when `raw`.
+    Stdin { raw: bool },
+    /// The first line read from an inherited descriptor.
+    Fd(u32),
+}
+
+/// Everything a run needs, parsed and checked.
+#[derive(Debug)]
+pub struct Request {
+    pub domain: Vec<u8>,
+    pub email: Vec<u8>,
+    pub password: PasswordSource,
+    pub verify: bool,
+    pub config: Config,
+    pub output: Output,
+}
+
+/// Whether the raw arguments ask for JSON, for reporting a usage error in the
+/// format the caller expects even when the arguments do not parse.
+pub fn wants_json(args: &[OsString]) -> bool {
+    let mut previous_was_output = false;
+    let mut json = false;
+    for arg in args.iter().skip(1) {
+        let arg = arg.as_bytes();
+        if previous_was_output {
+            json = arg == b"json";
+        } else if let Some(value) = arg.strip_prefix(b"--output=") {
+            json = value == b"json";
+        }
+        previous_was_output = arg == b"--output";
+    }
+    json
+}
+
+/// Parses the arguments. `Err(Ok(text))` is `--help` or `--version` output.
+pub fn parse(args: &[OsString]) -> Result<Request, Result<String, Failure>> {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(err) => {
+            use clap::error::ErrorKind;
+            let text = redact(&err.render().to_string(), args);
+            return Err(match err.kind() {
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => Ok(text),
+                _ => Err(Failure::Usage(text)),
+            });
+        }
+    };
+    cli.into_request().map_err(Err)
+}
+
+impl Cli {
+    fn into_request(self) -> Result<Request, Failure> {
+        let words = Words::parse(&self.words)?;
+        let domain = one_of("domain", words.domain, self.domain.map(into_bytes))?;
+        let email = one_of("email", words.email, self.email.map(into_bytes))?;
+        let password = match (words.password, self.password_fd) {
+            (Some(_), Some(_)) => {
+                return Err(usage(
+                    "the password is given twice (password= and --password-fd)",
+                ))
+            }
+            (Some(_), None) if self.password_stdin_raw => {
+                return Err(usage(
+                    "password= and --password-stdin-raw exclude each other",
+                ))
+            }
+            (Some(password), None) => PasswordSource::Argument(password),
+            (None, Some(fd)) => PasswordSource::Fd(fd),
+            (None, None) => PasswordSource::Stdin {
+                raw: self.password_stdin_raw,
+            },
+        };
+        let mut config = Config::new();
+        if let Some(name) = &self.user {
+            config
+                .set_root(cpanel_mail_root(name)?)
+                .map_err(Failure::Library)?;
+        }
+        if let Some(root) = &self.root {
+            config.set_root(root).map_err(Failure::Library)?;
+        }
+        config.set_rounds(self.rounds).map_err(Failure::Library)?;
+        config.set_lock_timeout_ms(self.lock_timeout);
+        config.set_layout(match self.layout {
+            LayoutArg::Shadow => Layout::Shadow,
+            LayoutArg::PasswdFile => Layout::PasswdFile,
+        });
+        Ok(Request {
+            domain,
+            email,
+            password,
+            verify: self.verify,
+            config,
+            output: self.output,
+        })
+    }
+}
+
+fn usage(message: impl Into<String>) -> Failure {
+    Failure::Usage(message.into())
+}
+
+fn into_bytes(value: OsString) -> Vec<u8> {
+    value.into_encoded_bytes()
+}
+
+/// A value that may come as a word or as a flag, but not both.
+fn one_of(name: &str, word: Option<Vec<u8>>, flag: Option<Vec<u8>>) -> Result<Vec<u8>, Failure> {
+    match (word, flag) {
+        (Some(_), Some(_)) => Err(usage(format!(
+            "the {name} is given twice ({name}= and --{name})"
+        ))),
+        (Some(value), None) | (None, Some(value)) => Ok(value),
+        (None, None) => Err(usage(format!(
+            "missing {name}: give {name}=... or --{name}"
+        ))),
+    }
+}
+
+/// `<home of NAME>/etc`, where cPanel keeps `<domain>/shadow`.
+fn cpanel_mail_root(name: &OsString) -> Result<PathBuf, Failure> {
+    let shown = name.to_string_lossy();
+    let name = name
+        .to_str()
+        .ok_or_else(|| usage(format!("--user: '{shown}' is not a valid user name")))?;
+    match nix::unistd::User::from_name(name) {
+        Ok(Some(user)) => Ok(user.dir.join("etc")),
+        Ok(None) => Err(usage(format!(
+            "--user: no user '{name}' in the passwd database"
+        ))),
+        Err(err) => Err(usage(format!("--user: looking up '{name}': {err}"))),
+    }
+}
+
+/// cpapi2's words, percent-decoded. Values are never quoted in messages: one
+/// of them is the password.
+#[derive(Default)]
+struct Words {
+    domain: Option<Vec<u8>>,
+    email: Option<Vec<u8>>,
+    password: Option<Zeroizing<Vec<u8>>>,
+}
+
+impl Words {
+    fn parse(words: &[OsString]) -> Result<Words, Failure> {
+        let mut words: Vec<&[u8]> = words.iter().map(|word| word.as_bytes()).collect();
+        if words.first().is_some_and(|first| !first.contains(&b'=')) {
+            if words.len() < 2 || words[0] != b"Email" || words[1] != b"passwdpop" {
+                return Err(usage(
+                    "expected the module and function 'Email passwdpop' (the only ones supported) \
+                     before the key=value words",
+                ));
+            }
+            words.drain(..2);
+        }
+        let mut parsed = Words::default();
+        for (index, word) in words.into_iter().enumerate() {
+            let Some(equals) = word.iter().position(|&byte| byte == b'=') else {
+                return Err(usage(format!(
+                    "word {} is not key=value (keys: domain, email, password)",
+                    index + 1
+                )));
+            };
+            let (key, value) = (&word[..equals], &word[equals + 1..]);
+            let key_name = String::from_utf8_lossy(key).escape_default().to_string();
+            let slot_is_free = match key {
+                b"domain" => parsed.domain.is_none(),
+                b"email" => parsed.email.is_none(),
+                b"password" => parsed.password.is_none(),
+                _ => {
+                    return Err(usage(format!(
+                        "unknown key '{key_name}' (keys: domain, email, password)"
+                    )))
+                }
+            };
+            if !slot_is_free {
+                return Err(usage(format!("the key '{key_name}' is given twice")));
+            }
+            let decoded = percent_decode(value)
+                .map_err(|why| usage(format!("the value of '{key_name}' {why}")))?;
+            match key {
+                b"domain" => parsed.domain = Some(decoded.to_vec()),
+                b"email" => parsed.email = Some(decoded.to_vec()),
+                _ => parsed.password = Some(decoded),
+            }
+        }
+        Ok(parsed)
+    }
+}
+
+/// Decodes `%XX` escapes (URI encoding, as cpapi2 expects); `+` stays `+`.
+fn percent_decode(value: &[u8]) -> Result<Zeroizing<Vec<u8>>, &'static str> {
+    let mut decoded = Zeroizing::new(Vec::with_capacity(value.len()));
+    let mut rest = value;
+    while let Some((&byte, tail)) = rest.split_first() {
+        if byte != b'%' {
+            decoded.push(byte);
+            rest = tail;
+            continue;
+        }
+        let hex = |digit: Option<&u8>| digit.and_then(|&d| char::from(d).to_digit(16));
+        let (Some(high), Some(low)) = (hex(tail.first()), hex(tail.get(1))) else {
+            return Err("has a malformed %-escape");
+        };
+        let byte = (high * 16 + low) as u8;
+        if byte == 0 {
+            return Err("decodes to a NUL byte");
+        }
+        decoded.push(byte);
+        rest = &tail[2..];
+    }
+    Ok(decoded)
+}
+
+/// Removes from clap's message anything that follows `password=` in the
+/// arguments: clap quotes the offending word, which may hold the password.
+fn redact(message: &str, args: &[OsString]) -> String {
+    let mut message = message.to_owned();
+    for arg in args {
+        let arg = arg.to_string_lossy();
+        if let Some(at) = arg.find("password=") {
+            let secret = &arg[at + "password=".len()..];
+            if !secret.is_empty() {
+                message = message.replace(secret, "<redacted>");
+            }
+        }
+    }
+    message
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// input, decoded bytes or the reason it is refused
+    type DecodeCase = (&'static [u8], Result<&'static [u8], &'static str>);
+
+    #[test]
+    fn percent_decoding() {
+        let cases: &[DecodeCase] = &[
+            (b"plain", Ok(b"plain")),
+            (b"a%20b", Ok(b"a b")),
+            (b"%3a%3A", Ok(b"::")),
+            (b"1+1", Ok(b"1+1")),
+            (b"%25", Ok(b"%")),
+            (b"%ff", Ok(b"\xff")),
+            (b"", Ok(b"")),
+            (b"%", Err("has a malformed %-escape")),
+            (b"%2", Err("has a malformed %-escape")),
+            (b"%zz", Err("has a malformed %-escape")),
+            (b"a%00b", Err("decodes to a NUL byte")),
+        ];
+        for (input, expected) in cases {
+            let got = percent_decode(input);
+            assert_eq!(
+                got.as_ref().map(|v| v.as_slice()).map_err(|e| *e),
+                *expected,
+                "{input:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn json_is_detected_before_parsing() {
+        let args = |list: &[&str]| -> Vec<OsString> { list.iter().map(OsString::from).collect() };
+        assert!(wants_json(&args(&[
+            "passwdpop",
+            "--output",
+            "json",
+            "--bogus"
+        ])));
+        assert!(wants_json(&args(&["passwdpop", "--output=json"])));
+        assert!(!wants_json(&args(&["passwdpop", "--output=text"])));
+        assert!(!wants_json(&args(&["passwdpop", "password=json"])));
+    }
+
+    #[test]
+    fn redaction_hides_password_words() {
+        let args: Vec<OsString> = ["passwdpop", "password=hunter2%zz"]
+            .iter()
+            .map(OsString::from)
+            .collect();
+        let message = redact("error: unexpected 'password=hunter2%zz'", &args);
+        assert!(!message.contains("hunter2"), "{message}");
+    }
+}
+
+/// `man/passwdpop.1` is generated from the same definitions as `--help`.
+/// Regenerate it with `PASSWDPOP_BLESS_MAN=1 cargo test --bin passwdpop man_page`.
+#[cfg(test)]
+mod man_page {
+    use clap::CommandFactory;
+
+    #[test]
+    fn man_page_is_up_to_date() {
+        let mut generated = Vec::new();
+        clap_mangen::Man::new(super::Cli::command())
+            .date("")
+            .render(&mut generated)
+            .unwrap();
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/man/passwdpop.1");
+        if std::env::var_os("PASSWDPOP_BLESS_MAN").is_some() {
+            std::fs::write(path, &generated).unwrap();
+        }
+        let checked_in = std::fs::read(path).unwrap_or_default();
+        assert!(
+            checked_in == generated,
+            "man/passwdpop.1 is stale; run PASSWDPOP_BLESS_MAN=1 cargo test --bin passwdpop man_page"
+        );
+    }
+}

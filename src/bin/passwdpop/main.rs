@@ -1,0 +1,56 @@
+//! `passwdpop`: change (or verify) a virtual mail account's password from a
+//! hook script, cpapi2-compatible. Built over the library's safe Rust API.
+
+mod args;
+mod password;
+mod report;
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+use report::{report, Failure, Output, Success};
+
+fn main() -> ExitCode {
+    let args: Vec<OsString> = std::env::args_os().collect();
+    let fallback_output = if args::wants_json(&args) {
+        Output::Json
+    } else {
+        Output::Text
+    };
+    let request = match args::parse(&args) {
+        Ok(request) => request,
+        Err(Ok(help_or_version)) => {
+            print!("{help_or_version}");
+            return ExitCode::SUCCESS;
+        }
+        Err(Err(failure)) => return report(Err(failure), fallback_output),
+    };
+    let output = request.output;
+    report(run(request), output)
+}
+
+fn run(request: args::Request) -> Result<Success, Failure> {
+    let password = password::read_password(request.password, request.verify)?;
+    let config = &request.config;
+    let outcome = if request.verify {
+        config.verify(&request.domain, &request.email, &password)
+    } else {
+        config.change(&request.domain, &request.email, &password)
+    };
+    outcome.map_err(Failure::Library)?;
+    Ok(Success {
+        verified: request.verify,
+        address: address(&request.domain, &request.email),
+    })
+}
+
+/// `local@domain` as the user will recognise it (both were validated by now).
+fn address(domain: &[u8], email: &[u8]) -> String {
+    let local = email.split(|&byte| byte == b'@').next().unwrap_or_default();
+    let domain = domain.strip_suffix(b".").unwrap_or(domain);
+    format!(
+        "{}@{}",
+        String::from_utf8_lossy(local),
+        String::from_utf8_lossy(domain).to_ascii_lowercase()
+    )
+}

@@ -1,0 +1,530 @@
+//! The `passwdpop` command, driven as hook scripts drive it.
+
+mod common;
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use common::{crypt_accepts, hash_of, Fixture};
+use serde_json::{json, Value};
+
+const BIN: &str = env!("CARGO_BIN_EXE_passwdpop");
+const SECRET: &str = "Zq9-unique-S3cret";
+const SAMPLE: &[u8] =
+    b"sales:old:19000:0:99999:7:::\ninfo:old:19000:0:99999:7:::\ndup:a:1\nDUP:b:1\n";
+
+fn fixture() -> Fixture {
+    let fx = Fixture::new();
+    fx.domain("example.com", SAMPLE);
+    fx
+}
+
+/// Runs the command with `stdin` fed in and PASSWDPOP_ROOT unset unless given.
+fn run_with(args: &[&str], stdin: &[u8], env: &[(&str, &Path)]) -> Output {
+    let mut command = Command::new(BIN);
+    command
+        .args(args)
+        .env_remove("PASSWDPOP_ROOT")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let mut child = command.spawn().unwrap();
+    let mut input = child.stdin.take().unwrap();
+    let _ = input.write_all(stdin);
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+fn run(fx: &Fixture, args: &[&str], stdin: &[u8]) -> Output {
+    let root = fx.root.to_str().unwrap();
+    let mut full = vec!["--root", root, "--rounds", "1000"];
+    full.extend_from_slice(args);
+    run_with(&full, stdin, &[])
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn assert_no_secret(output: &Output, secret: &str) {
+    assert!(
+        !text(&output.stdout).contains(secret),
+        "stdout: {}",
+        text(&output.stdout)
+    );
+    assert!(
+        !text(&output.stderr).contains(secret),
+        "stderr: {}",
+        text(&output.stderr)
+    );
+}
+
+fn cpanel_result(result: i64, reason: &str) -> Value {
+    json!({"cpanelresult": {"apiversion": 2, "func": "passwdpop",
+        "data": [{"reason": reason, "result": result}],
+        "event": {"result": result}, "module": "Email"}})
+}
+
+fn verifies(fx: &Fixture, user: &str, password: &[u8]) -> bool {
+    crypt_accepts(password, &hash_of(&fx.read("example.com"), user))
+}
+
+#[test]
+fn cpapi2_words_with_percent_encoding() {
+    let fx = fixture();
+    let out = run(
+        &fx,
+        &[
+            "Email",
+            "passwdpop",
+            "domain=example.com",
+            "email=sales",
+            "password=a%20b%3Ac+d%25",
+        ],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "password changed for sales@example.com\n"
+    );
+    assert!(verifies(&fx, "sales", b"a b:c+d%"));
+    // Without the module and function words, and with a full address.
+    let out = run(
+        &fx,
+        &[
+            "domain=example.com",
+            "email=info%40example.com",
+            &format!("password={SECRET}"),
+        ],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(verifies(&fx, "info", SECRET.as_bytes()));
+    assert_no_secret(&out, SECRET);
+}
+
+#[test]
+fn password_from_stdin_and_fd() {
+    let fx = fixture();
+    let cases: &[(&[&str], &[u8], &[u8])] = &[
+        (&[], b"from-stdin\n", b"from-stdin"),
+        (&[], b"no-newline", b"no-newline"),
+        (&[], b"crlf\r\nsecond line\n", b"crlf"),
+        (&["--password-stdin-raw"], b"raw\n", b"raw\n"),
+    ];
+    for (extra, stdin, expected) in cases {
+        let mut args = vec!["--domain", "example.com", "--email", "sales"];
+        args.extend_from_slice(extra);
+        let out = run(&fx, &args, stdin);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{stdin:?}: {}",
+            text(&out.stderr)
+        );
+        assert!(verifies(&fx, "sales", expected), "{stdin:?}");
+    }
+    // An inherited descriptor, as a script would pass it.
+    let pwfile = fx.root.with_file_name("pwfile");
+    std::fs::write(&pwfile, format!("{SECRET}\nignored\n")).unwrap();
+    let script = format!(
+        "exec '{BIN}' --root '{}' --rounds 1000 --domain example.com --email sales --password-fd 3 3<'{}'",
+        fx.root.display(),
+        pwfile.display()
+    );
+    let out = Command::new("sh")
+        .args(["-c", &script])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(verifies(&fx, "sales", SECRET.as_bytes()));
+    let out = run(
+        &fx,
+        &[
+            "--domain",
+            "example.com",
+            "--email",
+            "sales",
+            "--password-fd",
+            "97",
+        ],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(11), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("file descriptor 97"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn json_output_for_success_and_every_failure_class() {
+    let fx = fixture();
+    fn flags(domain: &'static str, email: &'static str) -> Vec<&'static str> {
+        vec!["--output", "json", "--domain", domain, "--email", email]
+    }
+    let long = "p".repeat(600);
+    let mut cases: Vec<(Vec<&str>, String, i32, &str)> = vec![
+        (flags("example.com", "sales"), format!("{SECRET}\n"), 0, ""),
+        (
+            flags("etc", "sales"),
+            format!("{SECRET}\n"),
+            2,
+            "invalid domain",
+        ),
+        (
+            flags("example.com", "sa:les"),
+            format!("{SECRET}\n"),
+            3,
+            "invalid user",
+        ),
+        (
+            flags("example.com", "sales"),
+            "\n".into(),
+            4,
+            "invalid password",
+        ),
+        (
+            flags("example.com", "sales"),
+            format!("{long}\n"),
+            4,
+            "invalid password",
+        ),
+        (
+            flags("missing.com", "sales"),
+            format!("{SECRET}\n"),
+            6,
+            "no domain",
+        ),
+        (
+            flags("example.com", "nobody"),
+            format!("{SECRET}\n"),
+            7,
+            "no account",
+        ),
+        (
+            flags("example.com", "dup"),
+            format!("{SECRET}\n"),
+            8,
+            "more than one entry",
+        ),
+    ];
+    let mut bad_rounds = flags("example.com", "sales");
+    bad_rounds.extend(["--rounds", "5"]);
+    cases.push((bad_rounds, format!("{SECRET}\n"), 5, "rounds"));
+    let mut verify = flags("example.com", "info");
+    verify.push("--verify");
+    cases.push((verify, format!("{SECRET}\n"), 12, "does not match"));
+    for (args, stdin, code, reason_part) in cases {
+        let out = run(&fx, &args, stdin.as_bytes());
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{args:?}: {}",
+            text(&out.stdout)
+        );
+        let document: Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+        let reason = document["cpanelresult"]["data"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let result = i64::from(code == 0);
+        assert_eq!(document, cpanel_result(result, &reason), "{args:?}");
+        assert!(reason.contains(reason_part), "{args:?}: {reason}");
+        assert_eq!(reason.is_empty(), code == 0);
+        assert_no_secret(&out, SECRET);
+        assert_no_secret(&out, &long);
+    }
+}
+
+#[test]
+fn unsafe_path_and_lock_timeout_classes() {
+    let fx = fixture();
+    std::os::unix::fs::symlink(fx.root.join("example.com"), fx.root.join("link.com")).unwrap();
+    let out = run(&fx, &["--domain", "link.com", "--email", "sales"], b"pw\n");
+    assert_eq!(out.status.code(), Some(9));
+    assert!(
+        text(&out.stderr).contains("symlink"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let mut holder = Command::new("sleep").arg("30").spawn().unwrap();
+    std::fs::write(
+        fx.root.join("example.com/shadow.lock"),
+        holder.id().to_string(),
+    )
+    .unwrap();
+    let out = run(
+        &fx,
+        &[
+            "--lock-timeout",
+            "100",
+            "--domain",
+            "example.com",
+            "--email",
+            "sales",
+        ],
+        b"pw\n",
+    );
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+    assert_eq!(out.status.code(), Some(10), "{}", text(&out.stderr));
+    assert_eq!(fx.read("example.com"), SAMPLE);
+}
+
+#[test]
+fn usage_errors_exit_64_and_never_quote_the_password() {
+    let fx = fixture();
+    let secret_word = format!("password={SECRET}");
+    let bad_escape = format!("password={SECRET}%zz");
+    let nul = format!("password={SECRET}%00");
+    #[rustfmt::skip]
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["domain=example.com", "email=sales", "colour=red"], "unknown key 'colour'"),
+        (vec!["domain=example.com", "Domain=x", "email=sales"], "unknown key 'Domain'"),
+        (vec!["domain=example.com", "domain=example.com", "email=sales"], "given twice"),
+        (vec!["domain=example.com", "email=sales", &bad_escape], "malformed"),
+        (vec!["domain=example.com", "email=sales", &nul], "NUL"),
+        (vec!["domain=example.com", "email=sales", "--domain", "example.com"], "given twice"),
+        (vec!["domain=example.com", "email=sales", &secret_word, "--password-fd", "0"], "given twice"),
+        (vec!["Email", "addpop", "domain=example.com", "email=sales"], "Email passwdpop"),
+        (vec!["Mail", "passwdpop", "domain=example.com", "email=sales"], "Email passwdpop"),
+        (vec!["email=sales", &secret_word], "missing domain"),
+        (vec!["domain=example.com", &secret_word], "missing email"),
+        (vec!["domain=example.com", "email=sales", SECRET], "not key=value"),
+        (vec!["--bogus", &secret_word], "--bogus"),
+        (vec!["--rounds", "many", &secret_word], "many"),
+    ];
+    for (args, expected) in cases {
+        let out = run(&fx, &args, b"");
+        assert_eq!(
+            out.status.code(),
+            Some(64),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        assert!(
+            text(&out.stderr).contains(expected),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        assert_no_secret(&out, SECRET);
+        let mut json_args = vec!["--output", "json"];
+        json_args.extend(args.iter().copied());
+        let out = run(&fx, &json_args, b"");
+        assert_eq!(out.status.code(), Some(64), "{args:?}");
+        let document: Value = serde_json::from_slice(&out.stdout).expect("a JSON failure object");
+        let reason = document["cpanelresult"]["data"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(!reason.is_empty());
+        assert_eq!(document, cpanel_result(0, &reason));
+        assert_no_secret(&out, SECRET);
+    }
+    assert_eq!(fx.read("example.com"), SAMPLE);
+}
+
+#[test]
+fn verify_mode() {
+    let fx = fixture();
+    let change = run(
+        &fx,
+        &["--domain", "example.com", "--email", "sales"],
+        b"right\n",
+    );
+    assert_eq!(change.status.code(), Some(0));
+    let out = run(
+        &fx,
+        &["--verify", "--domain", "example.com", "--email", "sales"],
+        b"right\n",
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        text(&out.stdout),
+        "password matches for sales@example.com\n"
+    );
+    let out = run(
+        &fx,
+        &[
+            "--verify",
+            "--output",
+            "json",
+            "domain=example.com",
+            "email=sales",
+            "password=right",
+        ],
+        b"",
+    );
+    assert_eq!(
+        serde_json::from_slice::<Value>(&out.stdout).unwrap(),
+        cpanel_result(1, "")
+    );
+    let out = run(
+        &fx,
+        &["--verify", "--domain", "example.com", "--email", "sales"],
+        b"wrong\n",
+    );
+    assert_eq!(out.status.code(), Some(12));
+    assert!(text(&out.stderr).starts_with("passwdpop: "));
+}
+
+#[test]
+fn options_root_env_layout_and_user() {
+    let fx = fixture();
+    // PASSWDPOP_ROOT applies without --root; --root beats it.
+    let elsewhere = fx.root.with_file_name("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    let args = [
+        "--rounds",
+        "1000",
+        "--domain",
+        "example.com",
+        "--email",
+        "sales",
+    ];
+    let out = run_with(&args, b"env-pw\n", &[("PASSWDPOP_ROOT", &fx.root)]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(verifies(&fx, "sales", b"env-pw"));
+    let mut with_root = vec!["--root", elsewhere.to_str().unwrap()];
+    with_root.extend_from_slice(&args);
+    let out = run_with(&with_root, b"x\n", &[("PASSWDPOP_ROOT", &fx.root)]);
+    assert_eq!(
+        out.status.code(),
+        Some(6),
+        "--root must win: {}",
+        text(&out.stderr)
+    );
+
+    // The passwd-file layout keeps field 3; the rounds are written into the hash.
+    fx.domain(
+        "example.org",
+        b"alice:{PLAIN}x:5000:5000::/var/mail/alice::\n",
+    );
+    let out = run(
+        &fx,
+        &[
+            "--layout",
+            "passwd-file",
+            "--domain",
+            "example.org",
+            "--email",
+            "alice",
+        ],
+        b"pw\n",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let line = text(&std::fs::read(fx.root.join("example.org/shadow")).unwrap());
+    assert!(
+        line.starts_with("alice:{SHA512-CRYPT}$6$rounds=1000$"),
+        "{line}"
+    );
+    assert!(line.ends_with(":5000:5000::/var/mail/alice::\n"), "{line}");
+
+    // --user picks cPanel's <home>/etc; root's home is /root.
+    let out = run_with(
+        &[
+            "--user=root",
+            "--domain",
+            "passwdpop-test.invalid",
+            "--email",
+            "a",
+        ],
+        b"pw\n",
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(6));
+    assert!(
+        text(&out.stderr).contains("/root/etc"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = run_with(
+        &[
+            "--user=no-such-user-xyz",
+            "--domain",
+            "example.com",
+            "--email",
+            "a",
+        ],
+        b"pw\n",
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(64));
+}
+
+#[test]
+fn help_and_version() {
+    let out = run_with(&["--help"], b"", &[]);
+    assert_eq!(out.status.code(), Some(0));
+    let help = text(&out.stdout);
+    for needed in [
+        "Examples:",
+        "ps",
+        "Exit status:",
+        "64  usage error",
+        "--password-fd",
+        "--verify",
+        "PASSWDPOP_ROOT",
+    ] {
+        assert!(help.contains(needed), "--help lacks {needed}");
+    }
+    let out = run_with(&["--version"], b"", &[]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        text(&out.stdout),
+        format!("passwdpop {}\n", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+/// A terminal on standard input: `script` gives the command a pseudo-terminal.
+fn run_on_terminal(fx: &Fixture, extra: &str, typed: &[u8]) -> Output {
+    let command = format!(
+        "'{BIN}' --root '{}' --rounds 1000 --domain example.com --email sales {extra}",
+        fx.root.display()
+    );
+    let mut child = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    for line in typed.split_inclusive(|&byte| byte == b'\n') {
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        input.write_all(line).unwrap();
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn a_terminal_is_asked_twice_without_echo() {
+    let fx = fixture();
+    let out = run_on_terminal(&fx, "", format!("{SECRET}\n{SECRET}\n").as_bytes());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    let screen = text(&out.stdout);
+    assert!(
+        screen.contains("New password:") && screen.contains("Retype new password:"),
+        "{screen}"
+    );
+    assert!(!screen.contains(SECRET), "echoed: {screen}");
+    assert!(verifies(&fx, "sales", SECRET.as_bytes()));
+
+    let out = run_on_terminal(&fx, "", b"one\ntwo\n");
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out.stdout));
+    assert!(
+        verifies(&fx, "sales", SECRET.as_bytes()),
+        "unchanged after a mismatch"
+    );
+}
