@@ -37,49 +37,105 @@ const SCHEME_PREFIX: &[u8] = b"{SHA512-CRYPT}";
 
 /// Copies `input` to `output`, replacing the hash of the entry for `user`.
 pub fn rewrite<R: BufRead, W: Write>(
-    mut input: R,
+    input: R,
     mut output: W,
     user: &str,
     replacement: &Replacement<'_>,
 ) -> io::Result<Matches> {
-    let mut line = Vec::new();
     let mut rewritten = Vec::new();
     let mut matches = Matches::None;
-    loop {
-        line.clear();
-        if input.read_until(b'\n', &mut line)? == 0 {
-            return Ok(matches);
+    scan(input, user, |piece| match piece {
+        Piece::Other(bytes) => output.write_all(bytes).map(|()| Step::Continue),
+        Piece::Entry(_) if matches == Matches::One => {
+            matches = Matches::Several;
+            Ok(Step::Stop)
         }
-        let (content, ending) = split_ending(&line);
-        if !is_entry_for(content, user) {
-            output.write_all(&line)?;
-            continue;
+        Piece::Entry(line) => {
+            matches = Matches::One;
+            let (content, ending) = split_ending(line);
+            rewritten.clear();
+            replace_entry(content, replacement, &mut rewritten);
+            rewritten.extend_from_slice(ending);
+            output.write_all(&rewritten).map(|()| Step::Continue)
         }
-        if matches == Matches::One {
-            return Ok(Matches::Several);
-        }
-        matches = Matches::One;
-        rewritten.clear();
-        replace_entry(content, replacement, &mut rewritten);
-        rewritten.extend_from_slice(ending);
-        output.write_all(&rewritten)?;
-    }
+    })?;
+    Ok(matches)
 }
 
 /// The hash field (field 2, as stored, with any `!` or `{SCHEME}`) of the first
 /// entry for `user`, as Exim's lsearch and Dovecot's passwd-file would read it.
 /// Reading stops at that entry. An entry without a second field has an empty hash.
-pub fn find_hash<R: BufRead>(mut input: R, user: &str) -> io::Result<Option<Vec<u8>>> {
-    let mut line = Vec::new();
+pub fn find_hash<R: BufRead>(input: R, user: &str) -> io::Result<Option<Vec<u8>>> {
+    let mut found = None;
+    scan(input, user, |piece| {
+        Ok(match piece {
+            Piece::Other(_) => Step::Continue,
+            Piece::Entry(line) => {
+                let hash = fields(split_ending(line).0).nth(1).unwrap_or_default();
+                found = Some(hash.to_vec());
+                Step::Stop
+            }
+        })
+    })?;
+    Ok(found)
+}
+
+/// What [`scan`] hands over, in file order.
+enum Piece<'a> {
+    /// Bytes that hold no entry for the user: whole lines, often many at once.
+    Other(&'a [u8]),
+    /// One whole line (with its ending) that is an entry for the user.
+    Entry(&'a [u8]),
+}
+
+#[derive(PartialEq, Eq)]
+enum Step {
+    Continue,
+    Stop,
+}
+
+/// Streams `input` through its own buffer: finds line ends with memchr, looks
+/// at no more than the first `user.len() + 1` bytes of a line, and hands over
+/// runs of other lines without copying them. Only a line that straddles two
+/// buffer fills is copied (into one reused `Vec`), so memory stays bounded by
+/// the buffer and the longest line, whatever the file's size.
+fn scan<R: BufRead>(
+    mut input: R,
+    user: &str,
+    mut handle: impl FnMut(Piece<'_>) -> io::Result<Step>,
+) -> io::Result<()> {
+    let mut straddling = Vec::new();
     loop {
-        line.clear();
-        if input.read_until(b'\n', &mut line)? == 0 {
-            return Ok(None);
+        let chunk = input.fill_buf()?;
+        if chunk.is_empty() {
+            return Ok(());
         }
-        let (content, _) = split_ending(&line);
-        if is_entry_for(content, user) {
-            let hash = fields(content).nth(1).unwrap_or_default();
-            return Ok(Some(hash.to_vec()));
+        let (mut run_start, mut line_start) = (0, 0);
+        for newline in memchr::memchr_iter(b'\n', chunk) {
+            let line = &chunk[line_start..=newline];
+            if is_entry_for(split_ending(line).0, user) {
+                handle(Piece::Other(&chunk[run_start..line_start]))?;
+                if handle(Piece::Entry(line))? == Step::Stop {
+                    return Ok(());
+                }
+                run_start = newline + 1;
+            }
+            line_start = newline + 1;
+        }
+        handle(Piece::Other(&chunk[run_start..line_start]))?;
+        let partial = line_start < chunk.len();
+        input.consume(line_start);
+        if partial {
+            straddling.clear();
+            input.read_until(b'\n', &mut straddling)?;
+            let piece = if is_entry_for(split_ending(&straddling).0, user) {
+                Piece::Entry(&straddling)
+            } else {
+                Piece::Other(&straddling)
+            };
+            if handle(piece)? == Step::Stop {
+                return Ok(());
+            }
         }
     }
 }
@@ -254,6 +310,38 @@ mod tests {
                 "{name}"
             );
         }
+    }
+
+    #[test]
+    fn buffer_boundaries_change_nothing() {
+        use std::io::BufReader;
+        let input: &[u8] = b"# c\r\nalice:A:1\nbob:OLD:1:x\r\n\tbob:cont\nbobby:B\ncarol:C";
+        let replacement = Replacement {
+            hash: NEW,
+            layout: Layout::Shadow,
+            day: 7,
+        };
+        let mut expected = Vec::new();
+        rewrite(input, &mut expected, "bob", &replacement).unwrap();
+        for capacity in 1..input.len() + 2 {
+            let mut output = Vec::new();
+            let reader = BufReader::with_capacity(capacity, input);
+            assert_eq!(
+                rewrite(reader, &mut output, "bob", &replacement).unwrap(),
+                Matches::One
+            );
+            assert_eq!(output, expected, "capacity {capacity}");
+            for user in ["carol", "alice", "bob"] {
+                let small = BufReader::with_capacity(capacity, input);
+                assert!(
+                    find_hash(small, user).unwrap().is_some(),
+                    "{user} at {capacity}"
+                );
+            }
+        }
+        assert!(expected.ends_with(
+            b"bob:$6$rounds=5000$abcdefghijklmnop$NEW:7:x\r\n\tbob:cont\nbobby:B\ncarol:C"
+        ));
     }
 
     #[test]
