@@ -118,7 +118,8 @@ extern "C" {
 int passwdpop(const char *domain, const char *user, const char *password);
 
 /**
- * A new config with the defaults (see passwdpop()); NULL only if memory ran out.
+ * A new config with the defaults (see passwdpop()); NULL only on an internal
+ * error. (Running out of memory aborts the process, as in any Rust code.)
  */
 struct passwdpop_config *passwdpop_config_new(void);
 

@@ -89,6 +89,11 @@ fn boundary(body: impl FnOnce() -> Result<(), Error>) -> c_int {
     code
 }
 
+/// [`boundary`] for the functions that return a static or thread-local string.
+fn string_boundary(body: impl FnOnce() -> *const c_char) -> *const c_char {
+    catch_unwind(AssertUnwindSafe(body)).unwrap_or(c"".as_ptr())
+}
+
 fn null_argument(name: &str) -> Error {
     Error::new(Status::NullArgument, format!("argument '{name}' is NULL"))
 }
@@ -148,7 +153,8 @@ pub unsafe extern "C" fn passwdpop(
     passwdpop_change(ptr::null(), domain, user, password)
 }
 
-/// A new config with the defaults (see passwdpop()); NULL only if memory ran out.
+/// A new config with the defaults (see passwdpop()); NULL only on an internal
+/// error. (Running out of memory aborts the process, as in any Rust code.)
 #[no_mangle]
 pub extern "C" fn passwdpop_config_new() -> *mut passwdpop_config {
     let mut created = ptr::null_mut();
@@ -272,12 +278,14 @@ pub unsafe extern "C" fn passwdpop_verify(
 /// A static description of any status code (unknown codes included); never NULL.
 #[no_mangle]
 pub extern "C" fn passwdpop_strerror(status: c_int) -> *const c_char {
-    let description = match Status::from_code(status) {
-        Some(status) => status.c_description(),
-        None if status == PASSWDPOP_OK => c"success",
-        None => c"unknown status code",
-    };
-    description.as_ptr()
+    string_boundary(|| {
+        let description = match Status::from_code(status) {
+            Some(status) => status.c_description(),
+            None if status == PASSWDPOP_OK => c"success",
+            None => c"unknown status code",
+        };
+        description.as_ptr()
+    })
 }
 
 /// This thread's detailed message for its last failed call; "" after a
@@ -285,9 +293,11 @@ pub extern "C" fn passwdpop_strerror(status: c_int) -> *const c_char {
 /// next passwdpop call.
 #[no_mangle]
 pub extern "C" fn passwdpop_last_error() -> *const c_char {
-    LAST_ERROR
-        .try_with(|last| last.borrow().as_ptr())
-        .unwrap_or(c"".as_ptr())
+    string_boundary(|| {
+        LAST_ERROR
+            .try_with(|last| last.borrow().as_ptr())
+            .unwrap_or(c"".as_ptr())
+    })
 }
 
 /// The library version, e.g. "0.1.0"; static, never NULL.
@@ -298,7 +308,7 @@ pub extern "C" fn passwdpop_version() -> *const c_char {
             Ok(version) => version,
             Err(_) => panic!("the version has a NUL byte"),
         };
-    VERSION.as_ptr()
+    string_boundary(|| VERSION.as_ptr())
 }
 
 #[cfg(test)]

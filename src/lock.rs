@@ -19,7 +19,7 @@
 //! in another PID namespace looks dead: its lock would be broken.
 
 use std::io::Read;
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::BorrowedFd;
 use std::path::Path;
 use std::thread::sleep;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -185,9 +185,9 @@ fn examine_dotlock(dir: BorrowedFd<'_>) -> Holder {
     let mut content = Vec::with_capacity(32);
     let mut file = std::fs::File::from(fd);
     let read_ok = (&mut file).take(64).read_to_end(&mut content).is_ok();
-    let holder = match parse_pid(&content).filter(|_| read_ok) {
-        Some(pid) => judge_by_pid(pid),
-        None => judge_by_age(stat),
+    let holder = match (parse_pid(&content).filter(|_| read_ok), stat) {
+        (Some(pid), Some(stat)) => judge_by_pid(pid, stat.st_mtime),
+        _ => judge_by_age(stat),
     };
     if holder == Holder::Stale {
         // Break it only if the name still means the file we judged.
@@ -208,14 +208,41 @@ fn parse_pid(content: &[u8]) -> Option<Pid> {
     Pid::from_raw(text.parse().ok()?)
 }
 
-fn judge_by_pid(pid: Pid) -> Holder {
-    if pid == getpid() {
-        return Holder::Live(format!("this process (pid {})", pid.as_raw_nonzero()));
+/// A lock is held while its PID is alive — unless that process started after
+/// the lock was written: then the PID was reused (after a reboot, or by a
+/// container's PID 1 restarted after a SIGKILL) and the writer is gone.
+fn judge_by_pid(pid: Pid, locked_at: i64) -> Holder {
+    let own = pid == getpid();
+    if !own && test_kill_process(pid) == Err(Errno::SRCH) {
+        return Holder::Stale;
     }
-    match test_kill_process(pid) {
-        Err(Errno::SRCH) => Holder::Stale,
-        _ => Holder::Live(format!("process {}", pid.as_raw_nonzero())),
+    // One second of slack: the two clocks are rounded differently.
+    if process_start_time(pid).is_some_and(|started| locked_at + 1 < started) {
+        return Holder::Stale;
     }
+    let pid = pid.as_raw_nonzero();
+    Holder::Live(if own {
+        format!("this process (pid {pid})")
+    } else {
+        format!("process {pid}")
+    })
+}
+
+/// When a process started, in seconds since the epoch, from /proc.
+fn process_start_time(pid: Pid) -> Option<i64> {
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", pid.as_raw_nonzero())).ok()?;
+    // Field 22, counted after the command name, which may hold spaces and ')'.
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    let ticks: u64 = after_name.split_whitespace().nth(19)?.parse().ok()?;
+    let boot = std::fs::read_to_string("/proc/stat").ok()?;
+    let boot_time: i64 = boot
+        .lines()
+        .find_map(|line| line.strip_prefix("btime "))?
+        .trim()
+        .parse()
+        .ok()?;
+    let ticks_per_second = rustix::param::clock_ticks_per_second().max(1);
+    boot_time.checked_add(i64::try_from(ticks / ticks_per_second).ok()?)
 }
 
 fn judge_by_age(stat: Option<rfs::Stat>) -> Holder {
@@ -252,15 +279,13 @@ impl<'d> PidFile<'d> {
         })?;
         let pid_file = PidFile { dir, name };
         let pid = getpid().as_raw_nonzero().to_string();
-        rustix::io::write(fd.as_fd(), pid.as_bytes())
-            .ok()
-            .filter(|&written| written == pid.len())
-            .ok_or_else(|| {
-                Error::new(
-                    Status::IoError,
-                    format!("writing a lock file in {}", dir_path.display()),
-                )
-            })?;
+        let mut file = std::fs::File::from(fd);
+        std::io::Write::write_all(&mut file, pid.as_bytes()).map_err(|err| {
+            Error::io(
+                format_args!("writing a lock file in {}", dir_path.display()),
+                err,
+            )
+        })?;
         Ok(pid_file)
     }
 }
@@ -325,8 +350,23 @@ mod tests {
         }
     }
 
+    fn now() -> i64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |since| since.as_secs() as i64)
+    }
+
     #[test]
-    fn own_pid_is_live() {
-        assert!(matches!(judge_by_pid(getpid()), Holder::Live(_)));
+    fn own_pid_is_live_for_a_lock_written_since_we_started() {
+        assert!(matches!(judge_by_pid(getpid(), now()), Holder::Live(_)));
+    }
+
+    #[test]
+    fn a_lock_older_than_its_process_is_stale() {
+        let started = process_start_time(getpid()).expect("/proc is mounted");
+        assert!(started <= now() && started > now() - 3600);
+        assert_eq!(judge_by_pid(getpid(), started - 60), Holder::Stale);
+        let init = Pid::from_raw(1).unwrap();
+        assert_eq!(judge_by_pid(init, 0), Holder::Stale);
     }
 }

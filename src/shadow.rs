@@ -140,11 +140,12 @@ fn scan<R: BufRead>(
     }
 }
 
-/// Splits off the line ending: `\r\n`, `\n`, or nothing on a last line without one.
+/// Splits off the line ending: `\r\n`, `\n`, or nothing on a last line without
+/// one — or a lone `\r` there, what is left of a CRLF file cut short.
 fn split_ending(line: &[u8]) -> (&[u8], &[u8]) {
     let ending_len = if line.ends_with(b"\r\n") {
         2
-    } else if line.ends_with(b"\n") {
+    } else if line.ends_with(b"\n") || line.ends_with(b"\r") {
         1
     } else {
         0
@@ -270,6 +271,9 @@ mod tests {
             ("CRLF kept", Shadow,
              b"alice:A:1\r\nbob:OLD:1\r\ncarol:C:1\r\n", "bob",
              b"alice:A:1\r\nbob:$6$rounds=5000$abcdefghijklmnop$NEW:20000\r\ncarol:C:1\r\n"),
+            ("lone final CR kept", Shadow,
+             b"alice:a:1\r\nbob:OLD\r", "bob",
+             b"alice:a:1\r\nbob:$6$rounds=5000$abcdefghijklmnop$NEW\r"),
             ("missing final newline kept", Shadow,
              b"alice:A:1\nbob:OLD:1", "bob",
              b"alice:A:1\nbob:$6$rounds=5000$abcdefghijklmnop$NEW:20000"),

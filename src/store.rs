@@ -206,7 +206,7 @@ pub fn replace_hash(
         layout,
         day: today(),
     };
-    let temp = TempFile::create(&dir, &old_stat)?;
+    let temp = TempFile::create(&dir, &old_file, &old_stat)?;
     let mut writer = BufWriter::with_capacity(IO_BUFFER, &temp.file);
     let matches = shadow::rewrite(
         BufReader::with_capacity(IO_BUFFER, &old_file),
@@ -273,9 +273,14 @@ struct TempFile<'d> {
 }
 
 impl<'d> TempFile<'d> {
-    /// Creates the temp file 0600 and gives it the original's owner, group and
-    /// mode, all before the first byte of content.
-    fn create(dir: &'d DomainDir, original: &Stat) -> Result<TempFile<'d>, Error> {
+    /// Creates the temp file 0600 and gives it the original's owner, group,
+    /// mode and extended attributes (POSIX ACLs and security labels live
+    /// there), all before the first byte of content.
+    fn create(
+        dir: &'d DomainDir,
+        original_file: &File,
+        original: &Stat,
+    ) -> Result<TempFile<'d>, Error> {
         let name = temp_name("tmp")?;
         let flags =
             OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
@@ -300,6 +305,13 @@ impl<'d> TempFile<'d> {
         // After fchown, which may clear set-id bits.
         rfs::fchmod(&temp.file, Mode::from_raw_mode(original.st_mode & 0o7777))
             .map_err(|err| temp.error("giving the mode of shadow to", err))?;
+        // After fchmod: an access ACL sets the group bits (its mask) itself.
+        copy_xattrs(original_file, &temp.file).map_err(|(name, err)| {
+            temp.error(
+                &format!("copying the extended attribute {name} of shadow to"),
+                err,
+            )
+        })?;
         Ok(temp)
     }
 
@@ -316,13 +328,22 @@ impl<'d> TempFile<'d> {
     fn commit(mut self, original: &Stat) -> Result<(), Error> {
         let written = rfs::fstat(&self.file).map_err(|err| self.error("examining", err))?;
         if written.st_mtime <= original.st_mtime {
+            let later = original.st_mtime.checked_add(1).ok_or_else(|| {
+                Error::new(
+                    Status::IoError,
+                    format!(
+                        "{} has the largest possible modification time; a later one cannot be set",
+                        self.dir.shadow_path().display()
+                    ),
+                )
+            })?;
             let times = Timestamps {
                 last_access: Timespec {
                     tv_sec: 0,
                     tv_nsec: rfs::UTIME_OMIT,
                 },
                 last_modification: Timespec {
-                    tv_sec: original.st_mtime + 1,
+                    tv_sec: later,
                     tv_nsec: 0,
                 },
             };
@@ -346,6 +367,42 @@ impl<'d> TempFile<'d> {
                 err,
             )
         })
+    }
+}
+
+/// Copies every extended attribute; a file system without them has none to copy.
+fn copy_xattrs(from: &File, to: &File) -> Result<(), (String, Errno)> {
+    let names = match read_sized(|buf| rfs::flistxattr(from, buf)) {
+        Ok(names) => names,
+        Err(Errno::NOTSUP) => return Ok(()),
+        Err(err) => return Err(("list".into(), err)),
+    };
+    for name in names
+        .split(|&byte| byte == 0)
+        .filter(|name| !name.is_empty())
+    {
+        let shown = || String::from_utf8_lossy(name).into_owned();
+        let name = std::ffi::CString::new(name).map_err(|_| (shown(), Errno::INVAL))?;
+        let value = read_sized(|buf| rfs::fgetxattr(from, name.as_c_str(), buf))
+            .map_err(|err| (shown(), err))?;
+        rfs::fsetxattr(to, name.as_c_str(), &value, rfs::XattrFlags::empty())
+            .map_err(|err| (shown(), err))?;
+    }
+    Ok(())
+}
+
+/// Calls a `*xattr` function with a buffer that grows until the answer fits.
+fn read_sized(mut call: impl FnMut(&mut [u8]) -> Result<usize, Errno>) -> Result<Vec<u8>, Errno> {
+    let mut buffer = vec![0u8; 256];
+    loop {
+        match call(&mut buffer) {
+            Ok(len) => {
+                buffer.truncate(len);
+                return Ok(buffer);
+            }
+            Err(Errno::RANGE) if buffer.len() < 1 << 20 => buffer.resize(buffer.len() * 4, 0),
+            Err(err) => return Err(err),
+        }
     }
 }
 

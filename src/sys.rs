@@ -1,8 +1,8 @@
-//! The C functions we call: libxcrypt's `crypt_r` and glibc's `getauxval`.
+//! The C functions we call: libxcrypt's `crypt_rn` and glibc's `getauxval`.
 //! With `ffi.rs`, the only module allowed `unsafe`.
 #![allow(unsafe_code)]
 
-use std::ffi::{c_char, CStr, CString};
+use std::ffi::{c_char, c_int, CStr, CString};
 
 use zeroize::{Zeroize, Zeroizing};
 
@@ -22,10 +22,19 @@ impl Drop for CryptData {
 
 #[link(name = "crypt")]
 extern "C" {
-    fn crypt_r(phrase: *const c_char, setting: *const c_char, data: *mut CryptData) -> *mut c_char;
+    // libxcrypt's size-checked crypt_r: it refuses a buffer smaller than its
+    // `struct crypt_data` instead of overrunning it. An old glibc libcrypt
+    // (same SONAME, a larger struct) lacks the symbol, so the library then
+    // fails to load rather than corrupting the host's heap.
+    fn crypt_rn(
+        phrase: *const c_char,
+        setting: *const c_char,
+        data: *mut CryptData,
+        size: c_int,
+    ) -> *mut c_char;
 }
 
-/// `crypt_r(password, setting)`: what Exim's `crypteq` and Dovecot's CRYPT
+/// `crypt_rn(password, setting)`: what Exim's `crypteq` and Dovecot's CRYPT
 /// scheme compute. `None` when libxcrypt rejects the setting (it returns NULL
 /// or a failure token starting with `*`) or an argument holds a NUL byte.
 pub fn crypt(password: &[u8], setting: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
@@ -42,7 +51,12 @@ pub fn crypt(password: &[u8], setting: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
     // zeroed, exclusively borrowed `struct crypt_data` of the right size. The
     // result points into `data`, which is still alive when it is copied out.
     let result = unsafe {
-        let out = crypt_r(phrase.as_ptr().cast(), setting.as_ptr(), &mut *data);
+        let out = crypt_rn(
+            phrase.as_ptr().cast(),
+            setting.as_ptr(),
+            &mut *data,
+            CRYPT_DATA_SIZE as c_int,
+        );
         if out.is_null() {
             return None;
         }

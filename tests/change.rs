@@ -320,3 +320,88 @@ fn the_password_never_appears_in_any_message() {
         assert!(!format!("{err:?}").contains(secret), "{err:?}");
     }
 }
+
+/// A POSIX access ACL in its xattr encoding: owner rw, user 65534 r,
+/// owning group nothing, mask r, others nothing.
+fn access_acl() -> Vec<u8> {
+    let mut acl = 2u32.to_le_bytes().to_vec();
+    for (tag, perm, id) in [
+        (0x01u16, 6u16, u32::MAX),
+        (0x02, 4, 65534),
+        (0x04, 0, u32::MAX),
+        (0x10, 4, u32::MAX),
+        (0x20, 0, u32::MAX),
+    ] {
+        acl.extend_from_slice(&tag.to_le_bytes());
+        acl.extend_from_slice(&perm.to_le_bytes());
+        acl.extend_from_slice(&id.to_le_bytes());
+    }
+    acl
+}
+
+fn xattr(path: &std::path::Path, name: &str) -> Option<Vec<u8>> {
+    let mut value = vec![0u8; 4096];
+    let len = rustix::fs::getxattr(path, name, &mut value[..]).ok()?;
+    value.truncate(len);
+    Some(value)
+}
+
+#[test]
+fn acls_and_other_extended_attributes_are_kept() {
+    let fx = Fixture::new();
+    let shadow = fx.domain("example.com", SAMPLE);
+    fs::set_permissions(&shadow, fs::Permissions::from_mode(0o600)).unwrap();
+    let flags = rustix::fs::XattrFlags::empty();
+    rustix::fs::setxattr(&shadow, "system.posix_acl_access", &access_acl(), flags).unwrap();
+    rustix::fs::setxattr(&shadow, "user.note", b"keep me", flags).unwrap();
+    let mode_before = fs::metadata(&shadow).unwrap().mode();
+    fx.config.change("example.com", "bob", "pw").unwrap();
+    assert_eq!(
+        xattr(&shadow, "system.posix_acl_access"),
+        Some(access_acl())
+    );
+    assert_eq!(
+        xattr(&shadow, "user.note").as_deref(),
+        Some(&b"keep me"[..])
+    );
+    assert_eq!(fs::metadata(&shadow).unwrap().mode(), mode_before);
+}
+
+#[test]
+fn an_mtime_ahead_of_the_clock_still_moves_forward_and_the_maximum_is_an_error() {
+    let fx = Fixture::new();
+    let shadow = fx.domain("example.com", SAMPLE);
+    let file = fs::File::options().write(true).open(&shadow).unwrap();
+    let ahead = SystemTime::now() + std::time::Duration::from_secs(3600);
+    file.set_modified(ahead).unwrap();
+    let before = fs::metadata(&shadow).unwrap().mtime();
+    fx.config.change("example.com", "bob", "pw").unwrap();
+    assert_eq!(fs::metadata(&shadow).unwrap().mtime(), before + 1);
+
+    let stamp = rustix::fs::Timespec {
+        tv_sec: i64::MAX,
+        tv_nsec: 0,
+    };
+    let times = rustix::fs::Timestamps {
+        last_access: stamp,
+        last_modification: stamp,
+    };
+    if rustix::fs::utimensat(
+        rustix::fs::CWD,
+        &shadow,
+        &times,
+        rustix::fs::AtFlags::empty(),
+    )
+    .is_ok()
+        && fs::metadata(&shadow).unwrap().mtime() == i64::MAX
+    {
+        let content = fx.read("example.com");
+        let err = fx.config.change("example.com", "bob", "pw2").unwrap_err();
+        assert_eq!(err.status(), Status::IoError, "{err}");
+        assert_eq!(fx.read("example.com"), content);
+        assert!(fx.extra_files("example.com").is_empty());
+    } else {
+        // ext4 clamps far-future stamps; the clamped value must still work.
+        fx.config.change("example.com", "bob", "pw2").unwrap();
+    }
+}
