@@ -241,7 +241,7 @@ fn process_start_time(pid: Pid) -> Option<i64> {
         .trim()
         .parse()
         .ok()?;
-    let ticks_per_second = rustix::param::clock_ticks_per_second().max(1);
+    let ticks_per_second = crate::sys::clock_ticks_per_second();
     boot_time.checked_add(i64::try_from(ticks / ticks_per_second).ok()?)
 }
 

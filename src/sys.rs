@@ -1,4 +1,4 @@
-//! The C functions we call: libxcrypt's `crypt_rn` and glibc's `getauxval`.
+//! The C functions we call: libxcrypt's `crypt_rn`, glibc's `getauxval` and `sysconf`.
 //! With `ffi.rs`, the only module allowed `unsafe`.
 #![allow(unsafe_code)]
 
@@ -70,6 +70,17 @@ pub fn crypt(password: &[u8], setting: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
 pub fn is_secure_execution() -> bool {
     // SAFETY: getauxval has no preconditions; it returns 0 for unknown types.
     unsafe { libc::getauxval(libc::AT_SECURE) != 0 }
+}
+
+/// Clock ticks per second, the unit of process start times in /proc.
+pub fn clock_ticks_per_second() -> u64 {
+    // SAFETY: sysconf has no preconditions. (Not rustix::param: it parses the
+    // aux vector itself and crashes under valgrind.)
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    u64::try_from(ticks)
+        .ok()
+        .filter(|&ticks| ticks > 0)
+        .unwrap_or(100)
 }
 
 #[cfg(test)]
