@@ -53,6 +53,7 @@ c-test: $(C_TESTS)
 		echo "== $$test (valgrind memcheck)"; \
 		$(VALGRIND) $(VALGRIND_FLAGS) $$test || exit 1; \
 	done
+	sh c-tests/setuid.sh $(LIB_DIR)
 
 test: lint rust-test c-test
 
