@@ -24,7 +24,7 @@ VALGRIND_FLAGS := --quiet --error-exitcode=99 --leak-check=full \
 	--show-leak-kinds=definite,indirect,possible \
 	--errors-for-leak-kinds=definite,indirect,possible --trace-children=yes
 
-.PHONY: all lib demo test lint rust-test c-test clean FORCE
+.PHONY: all lib demo test lint rust-test c-test interop clean FORCE
 
 all: lib
 
@@ -55,7 +55,11 @@ c-test: $(C_TESTS)
 	done
 	sh c-tests/setuid.sh $(LIB_DIR)
 
-test: lint rust-test c-test
+# Dovecot, Exim and the other independent verifiers against our files.
+interop:
+	$(CARGO) test --features interop --test interop -- --test-threads=1
+
+test: lint rust-test c-test interop
 
 clean:
 	$(CARGO) clean

@@ -22,6 +22,20 @@ pub use validate::{MAX_DOMAIN_LEN, MAX_PASSWORD_LEN, MAX_USER_LEN};
 
 use validate::{check_password, Domain, User};
 
+/// A new SHA512-crypt hash of `password`, `$6$rounds=N$<16-char salt>$<86-char hash>`,
+/// with a salt from the OS: what a change writes (before any `!` or `{SCHEME}`).
+pub fn sha512_crypt(password: impl AsRef<[u8]>, rounds: u32) -> Result<String, Error> {
+    let password = password.as_ref();
+    check_password(password)?;
+    if !(MIN_ROUNDS..=MAX_ROUNDS).contains(&rounds) {
+        return Err(Error::new(
+            Status::InvalidConfig,
+            format!("rounds must be between {MIN_ROUNDS} and {MAX_ROUNDS}, not {rounds}"),
+        ));
+    }
+    hash::sha512_crypt(password, rounds)
+}
+
 /// The crate version, as `passwdpop_version()` reports it.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
