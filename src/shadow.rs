@@ -113,7 +113,7 @@ fn scan<R: BufRead>(
         let (mut run_start, mut line_start) = (0, 0);
         for newline in memchr::memchr_iter(b'\n', chunk) {
             let line = &chunk[line_start..=newline];
-            if is_entry_for(split_ending(line).0, user) {
+            if is_entry_for(line, user) {
                 handle(Piece::Other(&chunk[run_start..line_start]))?;
                 if handle(Piece::Entry(line))? == Step::Stop {
                     return Ok(());
@@ -128,7 +128,7 @@ fn scan<R: BufRead>(
         if partial {
             straddling.clear();
             input.read_until(b'\n', &mut straddling)?;
-            let piece = if is_entry_for(split_ending(&straddling).0, user) {
+            let piece = if is_entry_for(&straddling, user) {
                 Piece::Entry(&straddling)
             } else {
                 Piece::Other(&straddling)
@@ -153,15 +153,19 @@ fn split_ending(line: &[u8]) -> (&[u8], &[u8]) {
     line.split_at(line.len() - ending_len)
 }
 
-/// Whether a line (without its ending) is an entry whose user is `user`.
-/// Looks at no more than `user.len() + 1` bytes.
-fn is_entry_for(content: &[u8], user: &str) -> bool {
+/// Whether a line (with or without its ending) is an entry whose user is
+/// `user`. Looks at no more than `user.len() + 2` bytes. Comments, blank and
+/// continuation lines never match because a valid user name never starts
+/// with `#` or white space.
+fn is_entry_for(line: &[u8], user: &str) -> bool {
     let user = user.as_bytes();
-    let is_entry = !matches!(content.first(), None | Some(b'#' | b' ' | b'\t'));
-    is_entry
-        && content.len() >= user.len()
-        && content[..user.len()].eq_ignore_ascii_case(user)
-        && matches!(content.get(user.len()), None | Some(b':'))
+    debug_assert!(!matches!(user.first(), None | Some(b'#' | b' ' | b'\t')));
+    line.len() >= user.len()
+        && line[..user.len()].eq_ignore_ascii_case(user)
+        && match &line[user.len()..] {
+            [] | [b':', ..] | [b'\n', ..] | [b'\r'] | [b'\r', b'\n', ..] => true,
+            _ => false,
+        }
 }
 
 fn fields(content: &[u8]) -> std::slice::Split<'_, u8, impl FnMut(&u8) -> bool> {

@@ -1,0 +1,453 @@
+//! passwdpop against libxcrypt, the atomic-rewrite floor and the shell tools
+//! admins use today. Every comparison runs both sides in one process run,
+//! interleaved round by round, and reports the median ratio and its spread:
+//! the machines are shared and noisy, so absolute times vary and ratios are
+//! what the targets in BENCHMARKS.md are about.
+//!
+//!   cargo bench --bench compare            full run (several minutes)
+//!   cargo bench --bench compare -- quick   smoke run: small sizes, 2 rounds
+//!   cargo bench --bench compare -- verify  only the named sections (hash,
+//!                                          change, verify, contention, memory, peers)
+
+use std::ffi::{c_char, CStr, CString};
+use std::fs::{self, File};
+use std::io::{BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use passwdpop::Config;
+
+const ROUNDS: u32 = 5000;
+
+#[link(name = "crypt")]
+extern "C" {
+    fn crypt_rn(
+        phrase: *const c_char,
+        setting: *const c_char,
+        data: *mut u8,
+        size: i32,
+    ) -> *mut c_char;
+}
+
+/// libxcrypt's crypt, what Exim, Dovecot and mkpasswd call.
+fn crypt_r(password: &CStr, setting: &CStr, data: &mut [u8]) -> String {
+    // SAFETY: NUL-terminated inputs; `data` is a zeroed buffer of the given size.
+    let out = unsafe {
+        crypt_rn(
+            password.as_ptr(),
+            setting.as_ptr(),
+            data.as_mut_ptr(),
+            data.len() as i32,
+        )
+    };
+    assert!(!out.is_null());
+    // SAFETY: crypt_rn returned a NUL-terminated string inside `data`.
+    unsafe { CStr::from_ptr(out) }
+        .to_string_lossy()
+        .into_owned()
+}
+
+struct Bench {
+    rounds: usize,
+    quick: bool,
+    scratch: tempfile::TempDir,
+}
+
+/// Median and spread of a series.
+fn summary(mut values: Vec<f64>) -> (f64, f64, f64) {
+    values.sort_by(f64::total_cmp);
+    let median = values[values.len() / 2];
+    (median, values[0], values[values.len() - 1])
+}
+
+fn per_op(elapsed: Duration, ops: usize) -> f64 {
+    elapsed.as_secs_f64() * 1e6 / ops as f64
+}
+
+fn time(ops: usize, mut op: impl FnMut()) -> Duration {
+    let started = Instant::now();
+    for _ in 0..ops {
+        op();
+    }
+    started.elapsed()
+}
+
+/// Runs `ours` and `theirs` alternately, `ops` times each per round, and
+/// prints one line: median µs of each, median ratio and its range.
+fn compare(
+    bench: &Bench,
+    name: &str,
+    ops: usize,
+    mut ours: impl FnMut(),
+    mut theirs: impl FnMut(),
+) -> f64 {
+    let (mut ours_us, mut theirs_us, mut ratios) = (vec![], vec![], vec![]);
+    for round in 0..bench.rounds {
+        let (a, b) = if round % 2 == 0 {
+            let a = time(ops, &mut ours);
+            (a, time(ops, &mut theirs))
+        } else {
+            let b = time(ops, &mut theirs);
+            (time(ops, &mut ours), b)
+        };
+        ours_us.push(per_op(a, ops));
+        theirs_us.push(per_op(b, ops));
+        ratios.push(a.as_secs_f64() / b.as_secs_f64());
+    }
+    let (ratio, low, high) = summary(ratios);
+    println!(
+        "| {name} | {:.0} | {:.0} | **{ratio:.2}** | {low:.2}–{high:.2} |",
+        summary(ours_us).0,
+        summary(theirs_us).0
+    );
+    ratio
+}
+
+/// A shadow file of `accounts` lines as cPanel writes them; `user<n>` names.
+fn write_domain(root: &Path, domain: &str, accounts: usize) -> PathBuf {
+    let dir = root.join(domain);
+    fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("shadow");
+    let mut out = BufWriter::new(File::create(&path).unwrap());
+    for n in 0..accounts {
+        writeln!(
+            out,
+            "user{n}:$6$rounds=5000$abcdefghijklmnop$0123456789012345678901234567890123456789012345678901234567890123456789012345:19700:0:99999:7:::"
+        )
+        .unwrap();
+    }
+    out.flush().unwrap();
+    path
+}
+
+/// The least any atomic rewrite must do: copy the file to a temp file,
+/// fsync it, rename it over the original, fsync the directory.
+fn floor_rewrite(path: &Path) {
+    let dir = path.parent().unwrap();
+    let temp = dir.join(".floor.tmp");
+    let mut input = BufReader::with_capacity(64 * 1024, File::open(path).unwrap());
+    let mut output = BufWriter::with_capacity(64 * 1024, File::create(&temp).unwrap());
+    let mut buffer = vec![0u8; 64 * 1024];
+    loop {
+        let read = input.read(&mut buffer).unwrap();
+        if read == 0 {
+            break;
+        }
+        output.write_all(&buffer[..read]).unwrap();
+    }
+    let file = output.into_inner().unwrap();
+    file.sync_all().unwrap();
+    fs::rename(&temp, path).unwrap();
+    File::open(dir).unwrap().sync_all().unwrap();
+}
+
+fn config(root: &Path) -> Config {
+    let mut config = Config::new();
+    config.set_root(root).unwrap();
+    config
+}
+
+fn hash(bench: &Bench) {
+    let password = CString::new("n3w-Secret!").unwrap();
+    let setting = CString::new("$6$rounds=5000$abcdefghijklmnop").unwrap();
+    let mut data = vec![0u8; 32 * 1024];
+    let ops = if bench.quick { 5 } else { 50 };
+    compare(
+        bench,
+        "SHA512-crypt, 5000 rounds: `sha512_crypt` vs `crypt_r`",
+        ops,
+        || {
+            passwdpop::sha512_crypt("n3w-Secret!", ROUNDS).unwrap();
+        },
+        || {
+            crypt_r(&password, &setting, &mut data);
+        },
+    );
+}
+
+fn end_to_end(bench: &Bench) {
+    let password = CString::new("n3w-Secret!").unwrap();
+    let setting = CString::new("$6$rounds=5000$abcdefghijklmnop").unwrap();
+    let mut data = vec![0u8; 32 * 1024];
+    let sizes: &[usize] = if bench.quick {
+        &[10, 1_000]
+    } else {
+        &[10, 1_000, 10_000, 100_000]
+    };
+    let root = bench.scratch.path().join("e2e");
+    let config = config(&root);
+    for &accounts in sizes {
+        let domain = format!("d{accounts}.example");
+        let path = write_domain(&root, &domain, accounts);
+        let user = format!("user{}", accounts / 2);
+        let ops = (if bench.quick { 3 } else { 20 })
+            .min(2_000_000 / accounts.max(1))
+            .max(3);
+        compare(
+            bench,
+            &format!("change, {accounts} accounts: `passwdpop_change` vs `crypt_r` + floor"),
+            ops,
+            || config.change(&domain, &user, "n3w-Secret!").unwrap(),
+            || {
+                crypt_r(&password, &setting, &mut data);
+                floor_rewrite(&path);
+            },
+        );
+    }
+}
+
+fn verify(bench: &Bench) {
+    let password = CString::new("n3w-Secret!").unwrap();
+    let mut data = vec![0u8; 32 * 1024];
+    let sizes: &[usize] = if bench.quick {
+        &[1_000]
+    } else {
+        &[1_000, 100_000]
+    };
+    let root = bench.scratch.path().join("verify");
+    let config = config(&root);
+    for &accounts in sizes {
+        let domain = format!("v{accounts}.example");
+        write_domain(&root, &domain, accounts);
+        let user = format!("user{}", accounts / 2);
+        config.change(&domain, &user, "n3w-Secret!").unwrap();
+        let stored = fs::read_to_string(root.join(&domain).join("shadow")).unwrap();
+        let line = stored
+            .lines()
+            .find(|l| l.starts_with(&format!("{user}:")))
+            .unwrap();
+        let setting = CString::new(line.split(':').nth(1).unwrap()).unwrap();
+        let ops = if bench.quick { 3 } else { 30 };
+        compare(
+            bench,
+            &format!(
+                "verify, {accounts} accounts, user in the middle: `passwdpop_verify` vs `crypt_r`"
+            ),
+            ops,
+            || config.verify(&domain, &user, "n3w-Secret!").unwrap(),
+            || {
+                crypt_r(&password, &setting, &mut data);
+            },
+        );
+    }
+}
+
+/// The CLI against the usual shell one-liners, each run through `sh -c` as a
+/// hook script would.
+fn peers(bench: &Bench) {
+    let root = bench.scratch.path().join("peers");
+    let path = write_domain(&root, "peers.example", 1_000);
+    let cli = env!("CARGO_BIN_EXE_passwdpop");
+    let run = |script: &str| {
+        let status = Command::new("sh")
+            .args(["-c", script])
+            .stdout(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success(), "{script}");
+    };
+    let ours = format!(
+        "echo 'n3w-Secret!' | {cli} --root {} --domain peers.example --email user500",
+        root.display()
+    );
+    let file = path.display();
+    let mkpasswd = format!(
+        "h=$(mkpasswd -m sha-512 -R 5000 'n3w-Secret!') && sed -i \"s|^user500:[^:]*:|user500:$h:|\" {file}"
+    );
+    let doveadm = format!(
+        "h=$(doveadm pw -s SHA512-CRYPT -r 5000 -p 'n3w-Secret!' | sed 's/^{{SHA512-CRYPT}}//') && sed -i \"s|^user500:[^:]*:|user500:$h:|\" {file}"
+    );
+    let ops = if bench.quick { 2 } else { 20 };
+    for (name, peer) in [
+        ("mkpasswd + sed -i", &mkpasswd),
+        ("doveadm pw + sed -i", &doveadm),
+    ] {
+        let available = Command::new("sh")
+            .args(["-c", &peer.replace("sed -i", "true")])
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success());
+        if !available {
+            println!("| CLI vs {name} | | | not run: the tool is not installed | |");
+            continue;
+        }
+        compare(
+            bench,
+            &format!("CLI on 1000 accounts vs {name}"),
+            ops,
+            || run(&ours),
+            || run(peer),
+        );
+    }
+}
+
+/// Worker processes for the contention measurement: `bench worker change
+/// ROOT N` or `bench worker crypt N`.
+fn worker(args: &[String]) {
+    match args {
+        [kind, root, count] if kind == "change" => {
+            let config = config(Path::new(root));
+            let pid = std::process::id();
+            for n in 0..count.parse::<usize>().unwrap() {
+                let user = format!("user{}", (pid as usize + n) % 1000);
+                config
+                    .change("contention.example", user, "n3w-Secret!")
+                    .unwrap();
+            }
+        }
+        [kind, count] if kind == "crypt" => {
+            let password = CString::new("n3w-Secret!").unwrap();
+            let setting = CString::new("$6$rounds=5000$abcdefghijklmnop").unwrap();
+            let mut data = vec![0u8; 32 * 1024];
+            for _ in 0..count.parse::<usize>().unwrap() {
+                crypt_r(&password, &setting, &mut data);
+            }
+        }
+        _ => panic!("unknown worker {args:?}"),
+    }
+}
+
+/// Throughput of two processes changing passwords in one domain, relative to
+/// one process; divided by the same ratio for bare `crypt_r`, which shows what
+/// the machine's second core is worth right now.
+fn contention(bench: &Bench) {
+    let root = bench.scratch.path().join("contention");
+    write_domain(&root, "contention.example", 1_000);
+    let me = std::env::current_exe().unwrap();
+    let count = if bench.quick { 10 } else { 100 };
+    let run = |processes: usize, args: &[String]| -> Duration {
+        let started = Instant::now();
+        let children: Vec<_> = (0..processes)
+            .map(|_| Command::new(&me).arg("worker").args(args).spawn().unwrap())
+            .collect();
+        for mut child in children {
+            assert!(child.wait().unwrap().success());
+        }
+        started.elapsed()
+    };
+    let change = [
+        "change".to_string(),
+        root.display().to_string(),
+        count.to_string(),
+    ];
+    let crypt = ["crypt".to_string(), count.to_string()];
+    let mut normalised = vec![];
+    for _ in 0..bench.rounds {
+        let one = run(1, &change).as_secs_f64();
+        let two = run(2, &change).as_secs_f64();
+        let crypt_one = run(1, &crypt).as_secs_f64();
+        let crypt_two = run(2, &crypt).as_secs_f64();
+        normalised.push((2.0 * one / two) / (2.0 * crypt_one / crypt_two));
+    }
+    let (ratio, low, high) = summary(normalised);
+    println!("| contention: 2 processes vs 1, throughput ratio ÷ the same for `crypt_r` | | | **{ratio:.2}** | {low:.2}–{high:.2} |");
+
+    // The lock is held for a change minus its hash: measure both, per change.
+    let config = config(&root);
+    let mut held = vec![];
+    let ops = if bench.quick { 20 } else { 200 };
+    for n in 0..ops {
+        let started = Instant::now();
+        passwdpop::sha512_crypt("n3w-Secret!", ROUNDS).unwrap();
+        let hashing = started.elapsed();
+        let started = Instant::now();
+        config
+            .change(
+                "contention.example",
+                format!("user{}", n % 1000),
+                "n3w-Secret!",
+            )
+            .unwrap();
+        held.push((started.elapsed().saturating_sub(hashing)).as_secs_f64() * 1e6);
+    }
+    held.sort_by(f64::total_cmp);
+    println!(
+        "| lock hold time, 1000 accounts (change minus hash): median {:.0} µs, p99 {:.0} µs | | | | |",
+        held[held.len() / 2],
+        held[held.len() * 99 / 100]
+    );
+}
+
+/// Peak RSS of the CLI changing one password in a large file, above the same
+/// command on a 10-account file: the file must stream through a fixed buffer.
+fn memory(bench: &Bench) {
+    let root = bench.scratch.path().join("memory");
+    let accounts = if bench.quick { 100_000 } else { 1_000_000 };
+    write_domain(&root, "small.example", 10);
+    write_domain(&root, "large.example", accounts);
+    let cli = env!("CARGO_BIN_EXE_passwdpop");
+    // The largest RSS of any waited-for child so far: run the small one first.
+    let peak_rss_kib = |domain: &str| -> i64 {
+        let mut child = Command::new(cli)
+            .args([
+                "--root",
+                root.to_str().unwrap(),
+                "--domain",
+                domain,
+                "--email",
+                "user5",
+            ])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(b"n3w-Secret!\n")
+            .unwrap();
+        assert!(child.wait().unwrap().success());
+        // SAFETY: getrusage fills the zeroed struct it is given.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        assert_eq!(
+            unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) },
+            0
+        );
+        usage.ru_maxrss
+    };
+    let baseline = peak_rss_kib("small.example");
+    let large = peak_rss_kib("large.example");
+    let size = fs::metadata(root.join("large.example/shadow"))
+        .unwrap()
+        .len();
+    println!(
+        "| peak RSS, change in {accounts} accounts ({} MiB) above 10 accounts: **{:+} KiB** ({baseline} → {large} KiB) | | | | |",
+        size >> 20,
+        large - baseline
+    );
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("worker") {
+        return worker(&args[1..]);
+    }
+    let quick = args.iter().any(|arg| arg == "quick");
+    let chosen: Vec<&String> = args
+        .iter()
+        .filter(|arg| *arg != "quick" && !arg.starts_with('-'))
+        .collect();
+    let wanted = |section: &str| chosen.is_empty() || chosen.iter().any(|arg| *arg == section);
+    let bench = Bench {
+        rounds: if quick { 2 } else { 11 },
+        quick,
+        scratch: tempfile::tempdir().unwrap(),
+    };
+    println!("| comparison | ours µs/op | theirs µs/op | ratio (median) | range |");
+    println!("|---|---|---|---|---|");
+    let sections: [(&str, fn(&Bench)); 6] = [
+        ("hash", hash),
+        ("change", end_to_end),
+        ("verify", verify),
+        ("contention", contention),
+        ("memory", memory),
+        ("peers", peers),
+    ];
+    for (name, section) in sections {
+        if wanted(name) {
+            section(&bench);
+        }
+    }
+}
