@@ -162,10 +162,10 @@ fn is_entry_for(line: &[u8], user: &str) -> bool {
     debug_assert!(!matches!(user.first(), None | Some(b'#' | b' ' | b'\t')));
     line.len() >= user.len()
         && line[..user.len()].eq_ignore_ascii_case(user)
-        && match &line[user.len()..] {
-            [] | [b':', ..] | [b'\n', ..] | [b'\r'] | [b'\r', b'\n', ..] => true,
-            _ => false,
-        }
+        && matches!(
+            &line[user.len()..],
+            [] | [b':', ..] | [b'\n', ..] | [b'\r'] | [b'\r', b'\n', ..]
+        )
 }
 
 fn fields(content: &[u8]) -> std::slice::Split<'_, u8, impl FnMut(&u8) -> bool> {
