@@ -309,3 +309,66 @@ fn set_dir_mtime(path: &Path, age: Duration) {
     };
     rustix::fs::utimensat(rustix::fs::CWD, path, &times, rustix::fs::AtFlags::empty()).unwrap();
 }
+
+/// What Exim's lsearch and Dovecot's passwd-file do: open the file by name,
+/// without a lock, and read it whole.
+fn read_like_a_mail_server(path: &Path) -> Result<Vec<u8>, String> {
+    fs::read(path).map_err(|err| format!("cannot read: {err}"))
+}
+
+#[test]
+fn unlocked_readers_never_see_a_missing_empty_or_partial_file() {
+    const USERS: usize = 50;
+    let fx = Arc::new(Fixture::new());
+    let mut content = String::from("# mailboxes\n");
+    for n in 0..USERS {
+        content.push_str(&format!("user{n}:old:19000:0:99999:7:::\n"));
+    }
+    let shadow = fx.domain("example.com", content.as_bytes());
+    let done = Arc::new(AtomicBool::new(false));
+    let readers: Vec<_> = (0..2)
+        .map(|_| {
+            let (shadow, done) = (shadow.clone(), Arc::clone(&done));
+            thread::spawn(move || {
+                let mut reads = 0usize;
+                while !done.load(Ordering::Relaxed) {
+                    let bytes = read_like_a_mail_server(&shadow).unwrap();
+                    let text = String::from_utf8(bytes).unwrap();
+                    let lines: Vec<&str> = text.lines().collect();
+                    assert_eq!(lines.len(), USERS + 1, "partial file: {text:?}");
+                    assert!(text.ends_with('\n'), "cut short: {text:?}");
+                    for (n, line) in lines[1..].iter().enumerate() {
+                        let fields: Vec<&str> = line.split(':').collect();
+                        assert_eq!(fields[0], format!("user{n}"));
+                        let new_hash =
+                            fields[1].starts_with("$6$rounds=1000$") && fields[1].len() == 118;
+                        assert!(fields[1] == "old" || new_hash, "torn line {line}");
+                        assert_eq!(fields.len(), 9, "{line}");
+                    }
+                    reads += 1;
+                }
+                reads
+            })
+        })
+        .collect();
+    let writers: Vec<_> = (0..3)
+        .map(|writer| {
+            let fx = Arc::clone(&fx);
+            thread::spawn(move || {
+                for round in 0..15 {
+                    let user = format!("user{}", (writer * 15 + round) % USERS);
+                    fx.config
+                        .change("example.com", user, format!("pw{round}"))
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.join().unwrap();
+    }
+    done.store(true, Ordering::Relaxed);
+    for reader in readers {
+        assert!(reader.join().unwrap() > 10, "the readers hardly ran");
+    }
+}

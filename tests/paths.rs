@@ -62,6 +62,19 @@ fn unsafe_setups() -> Vec<Setup> {
         ("shadow is a directory", |root| {
             fs::create_dir_all(root.join("example.com/shadow")).unwrap();
         }),
+        ("shadow is a device", |root| {
+            let dir = root.join("example.com");
+            fs::create_dir(&dir).unwrap();
+            // The null device's numbers: opening it must not be attempted.
+            rustix::fs::mknodat(
+                rustix::fs::CWD,
+                dir.join("shadow"),
+                rustix::fs::FileType::CharacterDevice,
+                rustix::fs::Mode::from_raw_mode(0o600),
+                rustix::fs::makedev(1, 3),
+            )
+            .expect("mknod needs root, as the test suite does");
+        }),
         ("shadow is a socket", |root| {
             let dir = root.join("example.com");
             fs::create_dir(&dir).unwrap();
@@ -106,6 +119,58 @@ fn refused_files_keep_their_content() {
     assert!(err.message().contains("hard links"), "{err}");
     assert_eq!(fs::read(dir.join("shadow")).unwrap(), CONTENT);
     assert_eq!(fs::read(dir.join("other-name")).unwrap(), CONTENT);
+}
+
+#[test]
+fn a_symlink_swapped_in_at_any_moment_is_never_followed() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let fx = Fixture::new();
+    fx.domain("example.com", CONTENT);
+    let outside = fx.domain("outside.com", CONTENT);
+    symlink(fx.root.join("outside.com"), fx.root.join("evil")).unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let swapper = {
+        let (root, stop) = (fx.root.clone(), Arc::clone(&stop));
+        std::thread::spawn(move || {
+            let mut swaps = 0u32;
+            while !stop.load(Ordering::Relaxed) {
+                rustix::fs::renameat_with(
+                    rustix::fs::CWD,
+                    root.join("example.com"),
+                    rustix::fs::CWD,
+                    root.join("evil"),
+                    rustix::fs::RenameFlags::EXCHANGE,
+                )
+                .unwrap();
+                swaps += 1;
+            }
+            swaps
+        })
+    };
+    let mut outcomes = std::collections::BTreeMap::new();
+    for round in 0..300 {
+        let status = match fx.config.change("example.com", "bob", format!("pw{round}")) {
+            Ok(()) => "ok",
+            Err(err) => match err.status() {
+                Status::UnsafePath => "refused",
+                other => panic!("unexpected {other:?}: {err}"),
+            },
+        };
+        *outcomes.entry(status).or_insert(0) += 1;
+    }
+    stop.store(true, Ordering::Relaxed);
+    let swaps = swapper.join().unwrap();
+    assert_eq!(
+        fs::read(&outside).unwrap(),
+        CONTENT,
+        "a write went through the symlink"
+    );
+    assert!(swaps > 100, "only {swaps} swaps");
+    assert!(
+        outcomes.len() == 2,
+        "both outcomes should occur: {outcomes:?}"
+    );
 }
 
 #[test]
