@@ -24,7 +24,7 @@ VALGRIND_FLAGS := --quiet --error-exitcode=99 --leak-check=full \
 	--show-leak-kinds=definite,indirect,possible \
 	--errors-for-leak-kinds=definite,indirect,possible --trace-children=yes
 
-.PHONY: all lib demo test lint rust-test c-test interop clean FORCE
+.PHONY: all lib hooks-lib demo test lint rust-test c-test interop clean FORCE
 
 all: lib
 
@@ -48,11 +48,32 @@ lint:
 rust-test:
 	$(CARGO) test
 
-c-test: $(C_TESTS)
+# A build with the test-hooks feature, for test_panic only; never installed.
+HOOKS_LIB_DIR := target/hooks/release
+SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+hooks-lib: FORCE
+	$(CARGO) build --release --lib --features test-hooks --target-dir target/hooks
+	ln -sf libpasswdpop.so $(HOOKS_LIB_DIR)/libpasswdpop.so.$(SONAME_MAJOR)
+
+$(C_BUILD)/test_panic: c-tests/test_panic.c c-tests/check.h include/passwdpop.h hooks-lib
+	@mkdir -p $(C_BUILD)
+	$(CC) $(C_FLAGS) $< -o $@ -L$(HOOKS_LIB_DIR) -lpasswdpop -Wl,-rpath,$(abspath $(HOOKS_LIB_DIR))
+
+$(C_BUILD)/asan_%: c-tests/%.c c-tests/check.h c-tests/fixture.h include/passwdpop.h lib
+	@mkdir -p $(C_BUILD)
+	$(CC) $(C_FLAGS) $(SANITIZE) $< -o $@ $(C_LIBS)
+
+c-test: $(C_TESTS) $(C_BUILD)/test_panic $(C_BUILD)/asan_test_api $(C_BUILD)/asan_test_threads
 	@for test in $(C_TESTS); do \
 		echo "== $$test (valgrind memcheck)"; \
 		$(VALGRIND) $(VALGRIND_FLAGS) $$test || exit 1; \
 	done
+	@for test in $(C_BUILD)/asan_test_api $(C_BUILD)/asan_test_threads; do \
+		echo "== $$test (AddressSanitizer, UndefinedBehaviorSanitizer)"; \
+		$$test || exit 1; \
+	done
+	$(C_BUILD)/test_panic
 	sh c-tests/setuid.sh $(LIB_DIR)
 
 # Dovecot, Exim and the other independent verifiers against our files.

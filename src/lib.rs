@@ -51,6 +51,10 @@ impl Config {
         password: impl AsRef<[u8]>,
     ) -> Result<(), Error> {
         let (domain, user) = parse_arguments(domain.as_ref(), user.as_ref(), password.as_ref())?;
+        #[cfg(feature = "test-hooks")]
+        if domain.as_str() == "panic.passwdpop.test" {
+            panic!("forced by the test-hooks feature");
+        }
         let root = self.checked_root()?;
         // Hashing takes milliseconds: done before the lock, never under it.
         let hash = hash::sha512_crypt(password.as_ref(), self.rounds())?;
