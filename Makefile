@@ -24,7 +24,7 @@ VALGRIND_FLAGS := --quiet --error-exitcode=99 --leak-check=full \
 	--show-leak-kinds=definite,indirect,possible \
 	--errors-for-leak-kinds=definite,indirect,possible --trace-children=yes
 
-.PHONY: all lib hooks-lib demo test lint rust-test c-test interop clean FORCE
+.PHONY: all lib hooks-lib demo test stress lint rust-test c-test interop clean FORCE
 
 all: lib
 
@@ -81,6 +81,11 @@ interop:
 	$(CARGO) test --features interop --test interop -- --test-threads=1
 
 test: lint rust-test c-test interop
+
+# The long variants of the torture tests (minutes): more writers, more kills.
+stress: $(C_BUILD)/test_threads
+	$(C_BUILD)/test_threads 8 8 10
+	PASSWDPOP_KILLS=1000 $(CARGO) test --release --test crash -- --nocapture
 
 clean:
 	$(CARGO) clean

@@ -1,6 +1,8 @@
 /* Many writers at once: PROCESSES processes of THREADS threads, each changing
- * its own user and a user they all share, in two domains. No update may be
- * lost, and every line nobody changed must stay as it was. */
+ * its own user and a user they all share, ROUNDS times, in two domains. No
+ * update may be lost, and every line nobody changed must stay as it was.
+ * Usage: test_threads [PROCESSES THREADS ROUNDS]   (default 3 4 4; `make stress`
+ * runs a larger load) */
 #include "fixture.h"
 #include "check.h"
 
@@ -9,9 +11,10 @@
 
 #include "passwdpop.h"
 
-#define PROCESSES 3
-#define THREADS 4
-#define ROUNDS 4
+#define MAX_PROCESSES 64
+#define MAX_THREADS 64
+
+static int PROCESSES = 3, THREADS = 4, ROUNDS = 4;
 
 static const char *const domains[] = {"one.example", "two.example"};
 static char root[1024];
@@ -45,8 +48,8 @@ static void *write_passwords(void *arg) {
 }
 
 static int run_process(int process) {
-    pthread_t threads[THREADS];
-    struct writer writers[THREADS];
+    pthread_t threads[MAX_THREADS];
+    struct writer writers[MAX_THREADS];
     int failures = 0;
     for (int t = 0; t < THREADS; t++) {
         writers[t] = (struct writer){process, t, 0};
@@ -59,9 +62,21 @@ static int run_process(int process) {
     return failures == 0 ? 0 : 1;
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+    if (argc == 4) {
+        PROCESSES = atoi(argv[1]);
+        THREADS = atoi(argv[2]);
+        ROUNDS = atoi(argv[3]);
+    }
+    if (PROCESSES < 1 || PROCESSES > MAX_PROCESSES || THREADS < 1 || THREADS > MAX_THREADS ||
+        ROUNDS < 1) {
+        fprintf(stderr, "usage: %s [PROCESSES THREADS ROUNDS] (at most %d x %d)\n", argv[0],
+                MAX_PROCESSES, MAX_THREADS);
+        return 64;
+    }
     if (fixture_root(root, sizeof root) != 0) return 2;
-    char content[8192] = "# header line\nshared:old:1:0:99999:7:::\n";
+    static char content[MAX_PROCESSES * MAX_THREADS * 40 + 256];
+    strcpy(content, "# header line\nshared:old:1:0:99999:7:::\n");
     for (int p = 0; p < PROCESSES; p++) {
         for (int t = 0; t < THREADS; t++) {
             char line[128];
@@ -77,7 +92,7 @@ int main(void) {
     CHECK_STATUS(passwdpop_config_set_rounds(shared_config, 1000), PASSWDPOP_OK);
     CHECK_STATUS(passwdpop_config_set_lock_timeout_ms(shared_config, 120000), PASSWDPOP_OK);
 
-    pid_t children[PROCESSES];
+    pid_t children[MAX_PROCESSES];
     for (int p = 0; p < PROCESSES; p++) {
         children[p] = fork();
         if (children[p] == 0) {
@@ -124,5 +139,7 @@ int main(void) {
     }
     passwdpop_config_free(shared_config);
     fixture_cleanup(root);
+    printf("test_threads: %d processes x %d threads x %d rounds x 2 domains: %d changes\n",
+           PROCESSES, THREADS, ROUNDS, PROCESSES * THREADS * ROUNDS * 4);
     return check_summary("test_threads");
 }
