@@ -24,7 +24,8 @@ VALGRIND_FLAGS := --quiet --error-exitcode=99 --leak-check=full \
 	--show-leak-kinds=definite,indirect,possible \
 	--errors-for-leak-kinds=definite,indirect,possible --trace-children=yes
 
-.PHONY: all lib hooks-lib demo test stress lint rust-test c-test interop clean FORCE
+.PHONY: all lib hooks-lib demo test stress lint rust-test c-test interop install uninstall \
+	deb package-test clean FORCE
 
 all: lib
 
@@ -80,12 +81,56 @@ c-test: $(C_TESTS) $(C_BUILD)/test_panic $(C_BUILD)/asan_test_api $(C_BUILD)/asa
 interop:
 	$(CARGO) test --features interop --test interop -- --test-threads=1
 
-test: lint rust-test c-test interop
+test: lint rust-test c-test interop package-test
 
 # The long variants of the torture tests (minutes): more writers, more kills.
 stress: $(C_BUILD)/test_threads
 	$(C_BUILD)/test_threads 8 8 10
 	PASSWDPOP_KILLS=1000 $(CARGO) test --release --test crash -- --nocapture
+
+# Installation. Multiarch library directories work: LIBDIR=/usr/lib/x86_64-linux-gnu.
+PREFIX ?= /usr/local
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+DESTDIR ?=
+SOFILE := libpasswdpop.so.$(VERSION)
+SONAME := libpasswdpop.so.$(SONAME_MAJOR)
+# What a static link of the Rust code needs (`cargo rustc --lib --crate-type
+# staticlib -- --print native-static-libs`); the packaging test links with it.
+LIBS_PRIVATE := -lcrypt -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
+INSTALLED := $(LIBDIR)/$(SOFILE) $(LIBDIR)/$(SONAME) $(LIBDIR)/libpasswdpop.so \
+	$(LIBDIR)/libpasswdpop.a $(INCLUDEDIR)/passwdpop.h $(PKGCONFIGDIR)/passwdpop.pc \
+	$(BINDIR)/passwdpop $(MANDIR)/man1/passwdpop.1
+
+install: lib
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR) \
+		$(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	install -m 0755 $(LIB_DIR)/libpasswdpop.so $(DESTDIR)$(LIBDIR)/$(SOFILE)
+	ln -sf $(SOFILE) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libpasswdpop.so
+	install -m 0644 $(LIB_DIR)/libpasswdpop.a $(DESTDIR)$(LIBDIR)/libpasswdpop.a
+	install -m 0644 include/passwdpop.h $(DESTDIR)$(INCLUDEDIR)/passwdpop.h
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+		-e 's|@VERSION@|$(VERSION)|' -e 's|@LIBS_PRIVATE@|$(LIBS_PRIVATE)|' \
+		packaging/passwdpop.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/passwdpop.pc
+	chmod 0644 $(DESTDIR)$(PKGCONFIGDIR)/passwdpop.pc
+	install -m 0755 $(CLI) $(DESTDIR)$(BINDIR)/passwdpop
+	install -m 0644 man/passwdpop.1 $(DESTDIR)$(MANDIR)/man1/passwdpop.1
+
+# Exactly the files install wrote; directories (LIBDIR...) are shared and stay.
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+
+# Debian packages libpasswdpop0 and libpasswdpop-dev in target/deb/.
+deb: lib
+	sh packaging/deb.sh $(VERSION) $(SONAME_MAJOR)
+
+# The install tree, the .deb and pkg-config, checked by a C consumer.
+package-test: deb
+	sh c-tests/packaging.sh $(VERSION) $(SONAME_MAJOR)
 
 clean:
 	$(CARGO) clean
