@@ -94,37 +94,57 @@ enum Step {
     Stop,
 }
 
-/// Streams `input` through its own buffer: finds line ends with memchr, looks
-/// at no more than the first `user.len() + 1` bytes of a line, and hands over
-/// runs of other lines without copying them. Only a line that straddles two
-/// buffer fills is copied (into one reused `Vec`), so memory stays bounded by
-/// the buffer and the longest line, whatever the file's size.
+/// Streams `input` through its own buffer and hands over runs of other lines
+/// without copying them. Lines are not visited one by one: a SIMD substring
+/// search finds the places where a newline is followed by the user name, both
+/// compared with bit 0x20 cleared, which folds ASCII case (and makes a few
+/// harmless false candidates, which the exact check then drops). Only a line
+/// that straddles two buffer fills is copied (into one reused `Vec`), so
+/// memory stays bounded by the buffer and the longest line.
 fn scan<R: BufRead>(
     mut input: R,
     user: &str,
     mut handle: impl FnMut(Piece<'_>) -> io::Result<Step>,
 ) -> io::Result<()> {
+    let fold = |byte: u8| byte | 0x20;
+    let needle: Vec<u8> = std::iter::once(b'\n')
+        .chain(user.bytes())
+        .map(fold)
+        .collect();
+    let finder = memchr::memmem::Finder::new(&needle);
+    let mut folded = Vec::new();
     let mut straddling = Vec::new();
     loop {
         let chunk = input.fill_buf()?;
         if chunk.is_empty() {
             return Ok(());
         }
-        let (mut run_start, mut line_start) = (0, 0);
-        for newline in memchr::memchr_iter(b'\n', chunk) {
-            let line = &chunk[line_start..=newline];
+        // Every fill starts at a line start; the lines up to `complete` are whole.
+        let complete = memchr::memrchr(b'\n', chunk).map_or(0, |newline| newline + 1);
+        folded.clear();
+        folded.extend(chunk[..complete].iter().map(|&byte| fold(byte)));
+        let after_newlines = finder
+            .find_iter(&folded)
+            .map(|newline| newline + 1)
+            .filter(|&start| chunk[start - 1] == b'\n');
+        let mut run_start = 0;
+        for start in std::iter::once(0).chain(after_newlines) {
+            if start >= complete {
+                continue;
+            }
+            let end = start + memchr::memchr(b'\n', &chunk[start..complete]).map_or(0, |at| at + 1);
+            let line = &chunk[start..end];
             if is_entry_for(line, user) {
-                handle(Piece::Other(&chunk[run_start..line_start]))?;
+                handle(Piece::Other(&chunk[run_start..start]))?;
                 if handle(Piece::Entry(line))? == Step::Stop {
                     return Ok(());
                 }
-                run_start = newline + 1;
+                run_start = end;
             }
-            line_start = newline + 1;
         }
-        handle(Piece::Other(&chunk[run_start..line_start]))?;
-        let partial = line_start < chunk.len();
-        input.consume(line_start);
+        handle(Piece::Other(&chunk[run_start..complete]))?;
+        let partial = complete < chunk.len();
+        input.consume(complete);
         if partial {
             straddling.clear();
             input.read_until(b'\n', &mut straddling)?;

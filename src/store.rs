@@ -30,6 +30,8 @@ pub const SHADOW_NAME: &str = "shadow";
 pub const TEMP_PREFIX: &str = ".shadow.passwdpop-";
 
 const IO_BUFFER: usize = 64 * 1024;
+/// How much new content may pile up before its writeback is started.
+const WRITEBACK_CHUNK: u64 = 4 * 1024 * 1024;
 const SECONDS_PER_DAY: u64 = 86_400;
 
 /// A unique name for a temp file of ours in a domain directory.
@@ -207,7 +209,7 @@ pub fn replace_hash(
         day: today(),
     };
     let temp = TempFile::create(&dir, &old_file, &old_stat)?;
-    let mut writer = BufWriter::with_capacity(IO_BUFFER, &temp.file);
+    let mut writer = BufWriter::with_capacity(IO_BUFFER, EarlyWriteback::new(&temp.file));
     let matches = shadow::rewrite(
         BufReader::with_capacity(IO_BUFFER, &old_file),
         &mut writer,
@@ -262,6 +264,41 @@ fn today() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |since| since.as_secs() / SECONDS_PER_DAY)
+}
+
+/// Writes to the temp file and starts its writeback every few MiB: the disk
+/// works while we copy, and the fsync at the end, under the lock, waits less.
+struct EarlyWriteback<'f> {
+    file: &'f File,
+    written: u64,
+    started_up_to: u64,
+}
+
+impl<'f> EarlyWriteback<'f> {
+    fn new(file: &'f File) -> Self {
+        EarlyWriteback {
+            file,
+            written: 0,
+            started_up_to: 0,
+        }
+    }
+}
+
+impl Write for EarlyWriteback<'_> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        let written = (&mut &*self.file).write(bytes)?;
+        self.written += written as u64;
+        if self.written - self.started_up_to >= WRITEBACK_CHUNK {
+            let len = self.written - self.started_up_to;
+            crate::sys::start_writeback(self.file, self.started_up_to, len);
+            self.started_up_to = self.written;
+        }
+        Ok(written)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// The new content on its way to replacing `shadow`; removed on drop unless committed.

@@ -1,8 +1,10 @@
-//! The C functions we call: libxcrypt's `crypt_rn`, glibc's `getauxval` and `sysconf`.
+//! The C functions we call: libxcrypt's `crypt_rn`; glibc's `getauxval`,
+//! `sysconf` and `sync_file_range`.
 //! With `ffi.rs`, the only module allowed `unsafe`.
 #![allow(unsafe_code)]
 
 use std::ffi::{c_char, c_int, CStr, CString};
+use std::os::fd::AsRawFd;
 
 use zeroize::{Zeroize, Zeroizing};
 
@@ -70,6 +72,19 @@ pub fn crypt(password: &[u8], setting: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
 pub fn is_secure_execution() -> bool {
     // SAFETY: getauxval has no preconditions; it returns 0 for unknown types.
     unsafe { libc::getauxval(libc::AT_SECURE) != 0 }
+}
+
+/// Starts writing a range of a file back to disk without waiting for it
+/// (`sync_file_range(SYNC_FILE_RANGE_WRITE)`), so that the final fsync of a
+/// large file has less left to do. Only a hint: errors are for fsync to report.
+pub fn start_writeback(file: &impl AsRawFd, offset: u64, len: u64) {
+    let (Ok(offset), Ok(len)) = (i64::try_from(offset), i64::try_from(len)) else {
+        return;
+    };
+    // SAFETY: a plain system call on a descriptor the caller keeps open.
+    unsafe {
+        libc::sync_file_range(file.as_raw_fd(), offset, len, libc::SYNC_FILE_RANGE_WRITE);
+    }
 }
 
 /// Clock ticks per second, the unit of process start times in /proc.
