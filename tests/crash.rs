@@ -40,16 +40,8 @@ fn killed_writers_never_tear_the_file_or_block_the_next_one() {
     }
     content.push_str("target:old:19000:0:99999:7:::\n");
     fx.domain("example.com", content.as_bytes());
-    let seed = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as u64
-        | 1;
-    let mut rng = Rng(seed);
-    let mut outcomes = [0usize; 2];
-    for kill in 0..kills {
-        let before = fx.read("example.com");
-        let password = format!("pw{kill}");
+    // Kill instants spread over one whole run, however fast this machine is today.
+    let spawn_writer = |password: &str| {
         let mut child = Command::new(BIN)
             .args(["--root", fx.root.to_str().unwrap(), "--rounds", "1000"])
             .args(["--domain", "example.com", "--email", "target"])
@@ -64,7 +56,29 @@ fn killed_writers_never_tear_the_file_or_block_the_next_one() {
             .unwrap()
             .write_all(format!("{password}\n").as_bytes())
             .unwrap();
-        sleep(Duration::from_micros(rng.below(25_000)));
+        child
+    };
+    let run_time = (0..3)
+        .map(|_| {
+            let started = Instant::now();
+            assert!(spawn_writer("warm-up").wait().unwrap().success());
+            started.elapsed()
+        })
+        .max()
+        .unwrap();
+    let window_us = (run_time.as_micros() as u64 * 6 / 5).max(1);
+    let seed = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+        | 1;
+    let mut rng = Rng(seed);
+    let mut outcomes = [0usize; 2];
+    for kill in 0..kills {
+        let before = fx.read("example.com");
+        let password = format!("pw{kill}");
+        let mut child = spawn_writer(&password);
+        sleep(Duration::from_micros(rng.below(window_us)));
         let _ = child.kill();
         child.wait().unwrap();
 
@@ -113,7 +127,7 @@ fn killed_writers_never_tear_the_file_or_block_the_next_one() {
     }
     // Both outcomes must have happened, or the kills missed the interesting window.
     eprintln!(
-        "{kills} kills (seed {seed}): {} left the old hash, {} the new",
+        "{kills} kills (seed {seed}, window {window_us} µs): {} left the old hash, {} the new",
         outcomes[0], outcomes[1]
     );
     assert!(
