@@ -44,7 +44,7 @@ demo: $(C_BUILD)/demo
 
 lint:
 	$(CARGO) fmt --all -- --check
-	$(CARGO) clippy --all-targets -- -D warnings
+	$(CARGO) clippy --all-targets --all-features -- -D warnings
 
 rust-test:
 	$(CARGO) test
