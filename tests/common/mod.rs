@@ -104,3 +104,216 @@ pub fn crypt_accepts(password: &[u8], hash: &str) -> bool {
     let out = unsafe { crypt(phrase.as_ptr(), setting.as_ptr()) };
     !out.is_null() && unsafe { std::ffi::CStr::from_ptr(out) }.to_bytes() == hash.as_bytes()
 }
+
+/// Days since 1970-01-01 UTC, what the shadow layout writes as last change.
+pub fn day_number() -> u64 {
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    since.as_secs() / 86_400
+}
+
+/// Which way a change went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Changed,
+    NoSuchAccount,
+    Ambiguous,
+}
+
+impl Fixture {
+    /// Writes `content` as `domain`'s shadow file, changes `user`'s password
+    /// (a local part or `local@domain`) with `layout`, and asserts what the
+    /// change must have done (see [`assert_change_invariants`]).
+    pub fn change_and_check(
+        &self,
+        domain: &str,
+        content: &[u8],
+        user: &str,
+        password: &[u8],
+        layout: passwdpop::Layout,
+    ) -> Outcome {
+        self.domain(domain, content);
+        let mut config = self.config.clone();
+        config.set_layout(layout);
+        let first_day = day_number();
+        let result = config.change(domain, user, password);
+        let days = first_day..=day_number();
+        assert_eq!(self.extra_files(domain), Vec::<String>::new(), "{result:?}");
+        let local_part = user.split('@').next().unwrap();
+        let change = Change {
+            before: content,
+            user: local_part,
+            password,
+            layout,
+            days,
+        };
+        assert_change_invariants(&change, &result, &self.read(domain))
+    }
+}
+
+/// A change attempted on a file holding `before`.
+pub struct Change<'a> {
+    pub before: &'a [u8],
+    /// The local part, as entries spell it (compared ASCII-case-insensitively).
+    pub user: &'a str,
+    pub password: &'a [u8],
+    pub layout: passwdpop::Layout,
+    /// The day numbers taken just before and just after the change.
+    pub days: std::ops::RangeInclusive<u64>,
+}
+
+/// Asserts what a change must have done, judged from the README's rules
+/// without the library's parser. On an error: nothing changed, and the error
+/// is no entry or several. On success: the user has exactly one entry, and
+/// only its line changed, only in the hash field (and the shadow layout's
+/// last-change field).
+pub fn assert_change_invariants(
+    change: &Change<'_>,
+    result: &Result<(), passwdpop::Error>,
+    after: &[u8],
+) -> Outcome {
+    use passwdpop::Status;
+    let old_lines = lines(change.before);
+    let entries = entries_for(&old_lines, change.user);
+    let (outcome, line) = match (result, entries.as_slice()) {
+        (Ok(()), &[line]) => (Outcome::Changed, line),
+        (Err(err), []) if err.status() == Status::NoSuchAccount => (Outcome::NoSuchAccount, 0),
+        (Err(err), [_, _, ..]) if err.status() == Status::AmbiguousAccount => {
+            (Outcome::Ambiguous, 0)
+        }
+        (result, entries) => panic!(
+            "{result:?}, but the entries for {} are lines {entries:?}",
+            change.user
+        ),
+    };
+    if outcome != Outcome::Changed {
+        assert!(change.before == after, "a failed change modified the file");
+        return outcome;
+    }
+    let new_lines = lines(after);
+    assert_eq!(new_lines.len(), old_lines.len(), "number of lines");
+    for (i, (old, new)) in old_lines.iter().zip(&new_lines).enumerate() {
+        assert!(
+            i == line || old == new,
+            "line {i} is not the entry but changed: {} -> {}",
+            old.escape_ascii(),
+            new.escape_ascii()
+        );
+    }
+    assert_changed_line(change, old_lines[line], new_lines[line]);
+    outcome
+}
+
+/// Lines with their endings; a last line may have none.
+pub fn lines(content: &[u8]) -> Vec<&[u8]> {
+    content.split_inclusive(|&byte| byte == b'\n').collect()
+}
+
+/// The indices of the lines that are entries for `user` (a local part).
+pub fn entries_for(lines: &[&[u8]], user: &str) -> Vec<usize> {
+    (0..lines.len())
+        .filter(|&i| {
+            entry_user(lines[i]).is_some_and(|name| name.eq_ignore_ascii_case(user.as_bytes()))
+        })
+        .collect()
+}
+
+/// The user name of an entry line; `None` for a blank, `#` comment or
+/// continuation line, which are never entries.
+fn entry_user(line: &[u8]) -> Option<&[u8]> {
+    let (content, _) = split_line_ending(line);
+    match content.first() {
+        None | Some(b'#' | b' ' | b'\t') => None,
+        Some(_) => content.split(|&byte| byte == b':').next(),
+    }
+}
+
+/// `(content, ending)`, the ending CRLF, LF, a lone CR (only a last line,
+/// having no LF, can end so) or nothing.
+pub fn split_line_ending(line: &[u8]) -> (&[u8], &[u8]) {
+    let len = if line.ends_with(b"\r\n") {
+        2
+    } else {
+        usize::from(line.ends_with(b"\n") || line.ends_with(b"\r"))
+    };
+    line.split_at(line.len() - len)
+}
+
+fn assert_changed_line(change: &Change<'_>, old: &[u8], new: &[u8]) {
+    let shown = || format!("{} -> {}", old.escape_ascii(), new.escape_ascii());
+    let (old_content, old_ending) = split_line_ending(old);
+    let (new_content, new_ending) = split_line_ending(new);
+    assert_eq!(old_ending, new_ending, "line ending: {}", shown());
+    let old_fields: Vec<&[u8]> = old_content.split(|&byte| byte == b':').collect();
+    let new_fields: Vec<&[u8]> = new_content.split(|&byte| byte == b':').collect();
+    // A line without a hash field gains one; no other field is ever added.
+    assert_eq!(
+        new_fields.len(),
+        old_fields.len().max(2),
+        "fields: {}",
+        shown()
+    );
+    assert_eq!(new_fields[0], old_fields[0], "user name: {}", shown());
+
+    let old_hash = old_fields.get(1).copied().unwrap_or_default();
+    let bangs = old_hash.iter().take_while(|&&byte| byte == b'!').count();
+    let mut decoration = old_hash[..bangs].to_vec();
+    if has_scheme(&old_hash[bangs..]) {
+        decoration.extend_from_slice(b"{SHA512-CRYPT}");
+    }
+    let new_hash = new_fields[1]
+        .strip_prefix(decoration.as_slice())
+        .unwrap_or_else(|| panic!("no {} in front: {}", decoration.escape_ascii(), shown()));
+    let new_hash = std::str::from_utf8(new_hash).unwrap_or_default();
+    assert!(is_fresh_hash(new_hash, 1000), "not a new hash: {}", shown());
+    assert!(
+        crypt_accepts(change.password, new_hash),
+        "crypt(3) rejects the password: {}",
+        shown()
+    );
+
+    let unchanged_from = match change.layout {
+        passwdpop::Layout::Shadow if old_fields.len() >= 3 => {
+            let day = String::from_utf8_lossy(new_fields[2]);
+            assert!(
+                change.days.clone().any(|today| today.to_string() == day),
+                "last change should be one of {:?}: {}",
+                change.days,
+                shown()
+            );
+            3
+        }
+        _ => 2,
+    };
+    assert_eq!(
+        new_fields.get(unchanged_from..).unwrap_or_default(),
+        old_fields.get(unchanged_from..).unwrap_or_default(),
+        "other fields: {}",
+        shown()
+    );
+}
+
+/// Whether a hash (after any `!`) starts with Dovecot's `{X}`, X not empty.
+pub fn has_scheme(hash: &[u8]) -> bool {
+    match hash {
+        [b'{', rest @ ..] => rest
+            .iter()
+            .position(|&byte| byte == b'}')
+            .is_some_and(|close| close > 0),
+        _ => false,
+    }
+}
+
+/// `$6$rounds=N$<16-character salt>$<86-character hash>` in crypt's base64 alphabet.
+pub fn is_fresh_hash(hash: &str, rounds: u32) -> bool {
+    let crypt64 = |part: &str, len: usize| {
+        part.len() == len
+            && part
+                .bytes()
+                .all(|byte| byte.is_ascii_alphanumeric() || byte == b'.' || byte == b'/')
+    };
+    hash.strip_prefix(&format!("$6$rounds={rounds}$"))
+        .and_then(|rest| rest.split_once('$'))
+        .is_some_and(|(salt, digest)| crypt64(salt, 16) && crypt64(digest, 86))
+}
