@@ -380,7 +380,7 @@ fn memory(bench: &Bench) {
     write_domain(&root, "small.example", 10);
     write_domain(&root, "large.example", accounts);
     let cli = env!("CARGO_BIN_EXE_passwdpop");
-    // The largest RSS of any waited-for child so far: run the small one first.
+    // Each child's own peak, from wait4's resource usage.
     let peak_rss_kib = |domain: &str| -> i64 {
         let mut child = Command::new(cli)
             .args([
@@ -401,13 +401,11 @@ fn memory(bench: &Bench) {
             .unwrap()
             .write_all(b"n3w-Secret!\n")
             .unwrap();
-        assert!(child.wait().unwrap().success());
-        // SAFETY: getrusage fills the zeroed struct it is given.
+        let (mut status, pid) = (0, child.id() as libc::pid_t);
+        // SAFETY: wait4 fills the zeroed struct it is given, for our own child.
         let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-        assert_eq!(
-            unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) },
-            0
-        );
+        assert_eq!(unsafe { libc::wait4(pid, &mut status, 0, &mut usage) }, pid);
+        assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0);
         usage.ru_maxrss
     };
     let baseline = peak_rss_kib("small.example");

@@ -30,6 +30,10 @@ pub const SHADOW_NAME: &str = "shadow";
 pub const TEMP_PREFIX: &str = ".shadow.passwdpop-";
 
 const IO_BUFFER: usize = 64 * 1024;
+/// The writer's buffer is small on purpose: runs of unchanged lines (up to a
+/// whole read buffer) are larger, and BufWriter passes those straight to the
+/// file instead of copying them once more.
+const WRITE_BUFFER: usize = 8 * 1024;
 /// How much new content may pile up before its writeback is started.
 const WRITEBACK_CHUNK: u64 = 4 * 1024 * 1024;
 const SECONDS_PER_DAY: u64 = 86_400;
@@ -209,7 +213,7 @@ pub fn replace_hash(
         day: today(),
     };
     let temp = TempFile::create(&dir, &old_file, &old_stat)?;
-    let mut writer = BufWriter::with_capacity(IO_BUFFER, EarlyWriteback::new(&temp.file));
+    let mut writer = BufWriter::with_capacity(WRITE_BUFFER, EarlyWriteback::new(&temp.file));
     let matches = shadow::rewrite(
         BufReader::with_capacity(IO_BUFFER, &old_file),
         &mut writer,
