@@ -382,6 +382,7 @@ fn memory(bench: &Bench) {
     let cli = env!("CARGO_BIN_EXE_passwdpop");
     // Each child's own peak, from wait4's resource usage.
     let peak_rss_kib = |domain: &str| -> i64 {
+        #[allow(clippy::zombie_processes)] // reaped by wait4 below
         let mut child = Command::new(cli)
             .args([
                 "--root",
