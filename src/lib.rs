@@ -27,12 +27,7 @@ use validate::{check_password, Domain, User};
 pub fn sha512_crypt(password: impl AsRef<[u8]>, rounds: u32) -> Result<String, Error> {
     let password = password.as_ref();
     check_password(password)?;
-    if !(MIN_ROUNDS..=MAX_ROUNDS).contains(&rounds) {
-        return Err(Error::new(
-            Status::InvalidConfig,
-            format!("rounds must be between {MIN_ROUNDS} and {MAX_ROUNDS}, not {rounds}"),
-        ));
-    }
+    config::check_rounds(rounds)?;
     hash::sha512_crypt(password, rounds)
 }
 

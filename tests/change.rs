@@ -405,3 +405,13 @@ fn an_mtime_ahead_of_the_clock_still_moves_forward_and_the_maximum_is_an_error()
         fx.config.change("example.com", "bob", "pw2").unwrap();
     }
 }
+
+#[test]
+fn the_public_hash_function_checks_its_arguments() {
+    let hash = passwdpop::sha512_crypt("pw", 1000).unwrap();
+    assert!(hash.starts_with("$6$rounds=1000$") && crypt_accepts(b"pw", &hash));
+    let err = passwdpop::sha512_crypt("pw", 999).unwrap_err();
+    assert_eq!(err.status(), Status::InvalidConfig);
+    let err = passwdpop::sha512_crypt("", 5000).unwrap_err();
+    assert_eq!(err.status(), Status::InvalidPassword);
+}
