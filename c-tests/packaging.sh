@@ -103,5 +103,24 @@ check "the .so in the package is stripped" \
     sh -c "! file -L $debs/usr/lib/$multiarch/libpasswdpop.so.$version 2>/dev/null | grep -q 'not stripped' && ! readelf -S $debs/usr/lib/$multiarch/libpasswdpop.so.$version | grep -q '\.debug_info'"
 consumer_checks deb "$debs" "/usr/lib/$multiarch"
 
+# (c) Installable with dpkg -i, and purged again whatever happens, so later
+# tests on this reused machine never pick up a system copy.
+if [ "$(id -u)" = 0 ] && ! dpkg -s "libpasswdpop$major" >/dev/null 2>&1; then
+    trap 'dpkg --purge libpasswdpop-dev "libpasswdpop$major" >/dev/null 2>&1; rm -rf "$scratch"' EXIT
+    check "dpkg -i installs both packages" dpkg -i \
+        "target/deb/libpasswdpop${major}_${version}_$arch.deb" "target/deb/libpasswdpop-dev_${version}_$arch.deb"
+    check "the installed command runs" sh -c "/usr/bin/passwdpop --version | grep -q '$version'"
+    check "the installed man page is found" sh -c "test -f /usr/share/man/man1/passwdpop.1.gz"
+    root=$scratch/system-vmail
+    mkdir -p "$root/example.com"
+    printf 'bob:old:1\n' > "$root/example.com/shadow"
+    check "a consumer built with the system's pkg-config runs" sh -c \
+        "cc $top/c-tests/consumer.c -o $scratch/system-consumer \$(pkg-config --cflags --libs passwdpop) -lcrypt && $scratch/system-consumer $root example.com bob sys-pw"
+    check "dpkg --purge removes them" dpkg --purge libpasswdpop-dev "libpasswdpop$major"
+    check "nothing of ours is left in the system" sh -c "! ls /usr/lib/$multiarch/libpasswdpop* /usr/include/passwdpop.h 2>/dev/null"
+else
+    echo "packaging: dpkg -i not tried (needs root, and no installed libpasswdpop$major)"
+fi
+
 echo "packaging: $passed passed, $failed failed"
 test "$failed" -eq 0
