@@ -35,7 +35,7 @@ const IO_BUFFER: usize = 64 * 1024;
 /// file instead of copying them once more.
 const WRITE_BUFFER: usize = 8 * 1024;
 /// How much new content may pile up before its writeback is started.
-const WRITEBACK_CHUNK: u64 = 4 * 1024 * 1024;
+const WRITEBACK_CHUNK: u64 = 1024 * 1024;
 const SECONDS_PER_DAY: u64 = 86_400;
 
 /// A unique name for a temp file of ours in a domain directory.
