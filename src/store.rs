@@ -244,7 +244,8 @@ pub fn replace_hash(
     }
     temp.commit(&old_stat)?;
     drop(lock);
-    // Closing the old file frees its pages; done after the lock is released.
+    // The replaced file has no name left: closing it frees its pages, which
+    // takes milliseconds for a large file, so it happens after the unlock.
     drop(old_file);
     Ok(())
 }
