@@ -18,13 +18,14 @@
 //! shadow-utils) or, when it holds no PID, until it is 10 minutes old. A process
 //! in another PID namespace looks dead: its lock would be broken.
 
+use std::fs::{File, TryLockError};
 use std::io::Read;
-use std::os::fd::BorrowedFd;
+use std::os::fd::{AsFd, BorrowedFd};
 use std::path::Path;
 use std::thread::sleep;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use rustix::fs::{self as rfs, AtFlags, FlockOperation, Mode, OFlags};
+use rustix::fs::{self as rfs, AtFlags, Mode, OFlags};
 use rustix::io::Errno;
 use rustix::process::{getpid, test_kill_process, Pid};
 
@@ -47,17 +48,19 @@ pub struct DomainLock<'d> {
     _flock: DirFlock<'d>,
 }
 
-/// Takes both locks, waiting at most `timeout` in all (zero: try once).
+/// Takes both locks on the open domain directory, waiting at most `timeout`
+/// in all (zero: try once).
 pub fn lock_domain<'d>(
-    dir: BorrowedFd<'d>,
+    dir: &'d File,
     dir_path: &Path,
     timeout: Duration,
 ) -> Result<DomainLock<'d>, Error> {
     let mut wait = Wait::new(timeout);
     let flock = loop {
-        match rfs::flock(dir, FlockOperation::NonBlockingLockExclusive) {
+        // std's File::try_lock is flock(LOCK_EX | LOCK_NB).
+        match dir.try_lock() {
             Ok(()) => break DirFlock { dir },
-            Err(Errno::WOULDBLOCK) | Err(Errno::INTR) => {
+            Err(TryLockError::WouldBlock) => {
                 if !wait.another_try() {
                     return Err(Error::new(
                         Status::LockTimeout,
@@ -69,7 +72,7 @@ pub fn lock_domain<'d>(
                     ));
                 }
             }
-            Err(err) => {
+            Err(TryLockError::Error(err)) => {
                 return Err(Error::io(
                     format_args!("locking {}", dir_path.display()),
                     err,
@@ -77,7 +80,7 @@ pub fn lock_domain<'d>(
             }
         }
     };
-    let dotlock = take_dotlock(dir, dir_path, &mut wait, timeout)?;
+    let dotlock = take_dotlock(dir.as_fd(), dir_path, &mut wait, timeout)?;
     Ok(DomainLock {
         _dotlock: dotlock,
         _flock: flock,
@@ -86,13 +89,13 @@ pub fn lock_domain<'d>(
 
 #[derive(Debug)]
 struct DirFlock<'d> {
-    dir: BorrowedFd<'d>,
+    dir: &'d File,
 }
 
 impl Drop for DirFlock<'_> {
     fn drop(&mut self) {
         // Explicit, because a child forked meanwhile shares the description.
-        let _ = rfs::flock(self.dir, FlockOperation::Unlock);
+        let _ = self.dir.unlock();
     }
 }
 

@@ -10,7 +10,6 @@
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Write};
-use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -49,9 +48,10 @@ pub fn temp_name(kind: &str) -> Result<String, Error> {
     ))
 }
 
-/// A domain directory, opened without following symlinks.
+/// A domain directory, opened without following symlinks. A `File` so that
+/// std's `File::try_lock` (flock) can lock it.
 pub struct DomainDir {
-    fd: OwnedFd,
+    fd: File,
     path: PathBuf,
 }
 
@@ -106,7 +106,10 @@ impl DomainDir {
                 "is world-writable (anyone could plant files or locks in it)",
             ));
         }
-        Ok(DomainDir { fd, path })
+        Ok(DomainDir {
+            fd: File::from(fd),
+            path,
+        })
     }
 
     fn shadow_path(&self) -> PathBuf {
@@ -202,7 +205,7 @@ pub fn replace_hash(
     let dir = DomainDir::open(root, domain)?;
     // Fail fast on a missing or unsafe file before waiting for the lock.
     drop(dir.open_shadow()?);
-    let lock = lock_domain(dir.fd.as_fd(), &dir.path, lock_timeout)?;
+    let lock = lock_domain(&dir.fd, &dir.path, lock_timeout)?;
     dir.remove_leftovers();
     let (old_file, old_stat) = dir.open_shadow()?;
     let path = dir.shadow_path();
