@@ -123,24 +123,30 @@ fn scan<R: BufRead>(
         let complete = memchr::memrchr(b'\n', chunk).map_or(0, |newline| newline + 1);
         folded.clear();
         folded.extend(chunk[..complete].iter().map(|&byte| fold(byte)));
-        let after_newlines = finder
-            .find_iter(&folded)
-            .map(|newline| newline + 1)
-            .filter(|&start| chunk[start - 1] == b'\n');
         let mut run_start = 0;
-        for start in std::iter::once(0).chain(after_newlines) {
-            if start >= complete {
-                continue;
-            }
-            let end = start + memchr::memchr(b'\n', &chunk[start..complete]).map_or(0, |at| at + 1);
-            let line = &chunk[start..end];
-            if is_entry_for(line, user) {
-                handle(Piece::Other(&chunk[run_start..start]))?;
-                if handle(Piece::Entry(line))? == Step::Stop {
-                    return Ok(());
+        // The first line of the fill, then each place the folded needle is
+        // found. The search resumes one byte after a candidate's newline, not
+        // after the whole match: a user name may hold `*`, which folds like a
+        // newline, so a false candidate can overlap the real one.
+        let mut candidate = Some(0);
+        let mut search_from = 0;
+        while let Some(start) = candidate {
+            if start < complete && (start == 0 || chunk[start - 1] == b'\n') {
+                let end =
+                    start + memchr::memchr(b'\n', &chunk[start..complete]).map_or(0, |at| at + 1);
+                let line = &chunk[start..end];
+                if is_entry_for(line, user) {
+                    handle(Piece::Other(&chunk[run_start..start]))?;
+                    if handle(Piece::Entry(line))? == Step::Stop {
+                        return Ok(());
+                    }
+                    run_start = end;
                 }
-                run_start = end;
             }
+            candidate = finder
+                .find(&folded[search_from..])
+                .map(|at| search_from + at + 1);
+            search_from = candidate.unwrap_or(0);
         }
         handle(Piece::Other(&chunk[run_start..complete]))?;
         let partial = complete < chunk.len();
@@ -370,6 +376,118 @@ mod tests {
         assert!(expected.ends_with(
             b"bob:$6$rounds=5000$abcdefghijklmnop$NEW:7:x\r\n\tbob:cont\nbobby:B\ncarol:C"
         ));
+    }
+
+    #[test]
+    fn names_with_a_star_which_folds_like_a_newline() {
+        // `*` | 0x20 == `\n` | 0x20: false candidates overlap real ones.
+        /// input, user, what a change finds, what verify reads
+        type StarCase = (&'static [u8], &'static str, Matches, Option<&'static [u8]>);
+        let cases: &[StarCase] = &[
+            (b"alice:x:1\n\n*:HASH:1\n", "*", Matches::One, Some(b"HASH")),
+            (
+                b"alice:x:1\na\na*:HASH:1\n",
+                "a*",
+                Matches::One,
+                Some(b"HASH"),
+            ),
+            (
+                b"x*\n*:FIRST:1\n*:SECOND:1\n",
+                "*",
+                Matches::Several,
+                Some(b"FIRST"),
+            ),
+            (b"*\n\n\n*\n[\n\n\n", "*", Matches::Several, Some(b"")),
+            (b"**\n*:A\n", "*", Matches::One, Some(b"A")),
+        ];
+        for (input, user, matches, hash) in cases {
+            assert_eq!(run(input, user, Layout::Shadow).0, *matches, "{input:?}");
+            assert_eq!(
+                find_hash(*input, user).unwrap().as_deref(),
+                *hash,
+                "{input:?}"
+            );
+        }
+    }
+
+    /// What the rules say, written the plain way: split on newlines.
+    fn reference_entries(input: &[u8], user: &str) -> Vec<usize> {
+        input
+            .split(|&byte| byte == b'\n')
+            .enumerate()
+            .filter(|(_, line)| !matches!(line.first(), None | Some(b'#' | b' ' | b'\t')))
+            .filter(|(_, line)| {
+                let content = line.strip_suffix(b"\r").unwrap_or(line);
+                let name = content
+                    .split(|&byte| byte == b':')
+                    .next()
+                    .unwrap_or_default();
+                name.eq_ignore_ascii_case(user.as_bytes())
+            })
+            .map(|(index, _)| index)
+            .collect()
+    }
+
+    #[test]
+    fn agrees_with_the_plain_reading_on_random_files_and_buffer_sizes() {
+        use std::io::BufReader;
+        const ALPHABET: &[u8] = b"aA*:\n\n\r# \tb!{}x";
+        const USERS: [&str; 5] = ["a", "A*", "*", "ab", "*a*"];
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let replacement = Replacement {
+            hash: NEW,
+            layout: Layout::PasswdFile,
+            day: 1,
+        };
+        for _ in 0..3000 {
+            let len = (next() % 40) as usize;
+            let input: Vec<u8> = (0..len)
+                .map(|_| ALPHABET[(next() % ALPHABET.len() as u64) as usize])
+                .collect();
+            let user = USERS[(next() % USERS.len() as u64) as usize];
+            let expected = reference_entries(&input, user);
+            let expected_matches = match expected.len() {
+                0 => Matches::None,
+                1 => Matches::One,
+                _ => Matches::Several,
+            };
+            let first_hash = expected.first().map(|&index| {
+                let line = input.split(|&byte| byte == b'\n').nth(index).unwrap();
+                let content = line.strip_suffix(b"\r").unwrap_or(line);
+                content
+                    .split(|&byte| byte == b':')
+                    .nth(1)
+                    .unwrap_or_default()
+                    .to_vec()
+            });
+            for capacity in [1, 2, 3, 5, 8, 64, 4096] {
+                let reader = BufReader::with_capacity(capacity, &input[..]);
+                let mut output = Vec::new();
+                let matches = rewrite(reader, &mut output, user, &replacement).unwrap();
+                assert_eq!(
+                    matches,
+                    expected_matches,
+                    "{user:?} in {:?} at {capacity}",
+                    input.escape_ascii().to_string()
+                );
+                if matches == Matches::None {
+                    assert_eq!(output, input);
+                }
+                let reader = BufReader::with_capacity(capacity, &input[..]);
+                assert_eq!(
+                    find_hash(reader, user).unwrap(),
+                    first_hash,
+                    "{user:?} in {:?}",
+                    input.escape_ascii().to_string()
+                );
+            }
+        }
     }
 
     #[test]

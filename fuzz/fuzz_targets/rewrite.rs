@@ -17,14 +17,15 @@ use libfuzzer_sys::fuzz_target;
 use passwdpop::Layout;
 
 /// A local part, the same in another case as a full address, a second
-/// user, and a name with the punctuation a user may hold.
-const USERS: [&str; 4] = ["bob", "BOB@example.com", "alice", "b.o-b+1"];
+/// user, a name with the punctuation a user may hold, and names with `*`,
+/// which folds like a newline in the library's search.
+const USERS: [&str; 6] = ["bob", "BOB@example.com", "alice", "b.o-b+1", "*", "a*b"];
 
 fuzz_target!(|data: &[u8]| {
     let Some((&selector, content)) = data.split_first() else {
         return;
     };
-    let user = USERS[usize::from(selector & 0b11)];
+    let user = USERS[usize::from(selector >> 3) % USERS.len()];
     let layout = if selector & 0b100 == 0 {
         Layout::Shadow
     } else {
