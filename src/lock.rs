@@ -211,24 +211,27 @@ fn parse_pid(content: &[u8]) -> Option<Pid> {
     Pid::from_raw(text.parse().ok()?)
 }
 
-/// A lock is held while its PID is alive — unless that process started after
-/// the lock was written: then the PID was reused (after a reboot, or by a
-/// container's PID 1 restarted after a SIGKILL) and the writer is gone.
+/// A lock is held while its PID is alive; our own PID counts as alive, as in
+/// shadow-utils — unless this process started after the lock was written.
+/// Then the lock is a dead writer's whose PID we inherited (a container's
+/// PID 1 restarted after a SIGKILL): without this rule it would lock the
+/// domain for good. We hold the flock, so no passwdpop writer of ours holds
+/// the dotlock. The rule is not applied to other PIDs: a lock file's mtime in
+/// the past (`touch`, a clock stepped forward, an NFS server's clock) must
+/// never make a live foreign holder's lock look stale.
 fn judge_by_pid(pid: Pid, locked_at: i64) -> Holder {
-    let own = pid == getpid();
-    if !own && test_kill_process(pid) == Err(Errno::SRCH) {
-        return Holder::Stale;
+    let raw = pid.as_raw_nonzero();
+    if pid != getpid() {
+        return match test_kill_process(pid) {
+            Err(Errno::SRCH) => Holder::Stale,
+            _ => Holder::Live(format!("process {raw}")),
+        };
     }
     // One second of slack: the two clocks are rounded differently.
-    if process_start_time(pid).is_some_and(|started| locked_at + 1 < started) {
+    if process_start_time(pid).is_some_and(|started| locked_at.saturating_add(1) < started) {
         return Holder::Stale;
     }
-    let pid = pid.as_raw_nonzero();
-    Holder::Live(if own {
-        format!("this process (pid {pid})")
-    } else {
-        format!("process {pid}")
-    })
+    Holder::Live(format!("this process (pid {raw})"))
 }
 
 /// When a process started, in seconds since the epoch, from /proc.
@@ -365,11 +368,13 @@ mod tests {
     }
 
     #[test]
-    fn a_lock_older_than_its_process_is_stale() {
+    fn a_lock_older_than_this_process_is_stale() {
         let started = process_start_time(getpid()).expect("/proc is mounted");
         assert!(started <= now() && started > now() - 3600);
         assert_eq!(judge_by_pid(getpid(), started - 60), Holder::Stale);
+        assert!(matches!(judge_by_pid(getpid(), i64::MAX), Holder::Live(_)));
+        // Another live process's lock is never judged by its age.
         let init = Pid::from_raw(1).unwrap();
-        assert_eq!(judge_by_pid(init, 0), Holder::Stale);
+        assert!(matches!(judge_by_pid(init, 0), Holder::Live(_)));
     }
 }

@@ -415,7 +415,11 @@ impl<'d> TempFile<'d> {
     }
 }
 
-/// Copies every extended attribute; a file system without them has none to copy.
+/// Copies the extended attributes; a file system without them has none to copy.
+/// Access ACLs (`system.*`) must copy, or the new file could be readable by
+/// more than the old one. `security.*` and `trusted.*` labels that this
+/// process may not set (IMA, an SELinux relabel it is not allowed) are left
+/// to the system's defaults, as `sed -i` and most editors do.
 fn copy_xattrs(from: &File, to: &File) -> Result<(), (String, Errno)> {
     let names = match read_sized(|buf| rfs::flistxattr(from, buf)) {
         Ok(names) => names,
@@ -430,8 +434,13 @@ fn copy_xattrs(from: &File, to: &File) -> Result<(), (String, Errno)> {
         let name = std::ffi::CString::new(name).map_err(|_| (shown(), Errno::INVAL))?;
         let value = read_sized(|buf| rfs::fgetxattr(from, name.as_c_str(), buf))
             .map_err(|err| (shown(), err))?;
-        rfs::fsetxattr(to, name.as_c_str(), &value, rfs::XattrFlags::empty())
-            .map_err(|err| (shown(), err))?;
+        match rfs::fsetxattr(to, name.as_c_str(), &value, rfs::XattrFlags::empty()) {
+            Ok(()) => {}
+            Err(Errno::PERM | Errno::ACCESS | Errno::NOTSUP)
+                if name.to_bytes().starts_with(b"security.")
+                    || name.to_bytes().starts_with(b"trusted.") => {}
+            Err(err) => return Err((shown(), err)),
+        }
     }
     Ok(())
 }

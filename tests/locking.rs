@@ -39,6 +39,7 @@ fn dotlock_decisions() {
     let cases: &[(&str, &[u8], Duration, bool)] = &[
         ("own pid is live", own.as_bytes(), Duration::ZERO, false),
         ("live pid with newline", format!("{live}\n").leak().as_bytes(), Duration::ZERO, false),
+        ("live pid, lock file an hour old", live.as_bytes(), Duration::from_secs(3600), false),
         ("dead pid is stale", dead.as_bytes(), Duration::ZERO, true),
         ("dead pid with newline", format!("{dead}\n").leak().as_bytes(), Duration::ZERO, true),
         ("garbage, fresh", b"not a pid", Duration::ZERO, false),
@@ -370,5 +371,36 @@ fn unlocked_readers_never_see_a_missing_empty_or_partial_file() {
     done.store(true, Ordering::Relaxed);
     for reader in readers {
         assert!(reader.join().unwrap() > 10, "the readers hardly ran");
+    }
+}
+
+#[test]
+fn verify_during_changes_never_fails_for_the_rename() {
+    let fx = Arc::new(Fixture::new());
+    fx.domain("example.com", b"alice:old:1\nbob:old:1\n");
+    fx.config.change("example.com", "alice", "steady").unwrap();
+    let done = Arc::new(AtomicBool::new(false));
+    let verifiers: Vec<_> = (0..2)
+        .map(|_| {
+            let (fx, done) = (Arc::clone(&fx), Arc::clone(&done));
+            thread::spawn(move || {
+                let mut verified = 0usize;
+                while !done.load(Ordering::Relaxed) {
+                    // A file renamed away while we read it is still whole.
+                    fx.config.verify("example.com", "alice", "steady").unwrap();
+                    verified += 1;
+                }
+                verified
+            })
+        })
+        .collect();
+    for round in 0..60 {
+        fx.config
+            .change("example.com", "bob", format!("pw{round}"))
+            .unwrap();
+    }
+    done.store(true, Ordering::Relaxed);
+    for verifier in verifiers {
+        assert!(verifier.join().unwrap() > 10);
     }
 }
