@@ -301,7 +301,7 @@ fn usage_errors_exit_64_and_never_quote_the_password() {
         (vec!["domain=example.com", &secret_word], "missing email"),
         (vec!["domain=example.com", "email=sales", SECRET], "not key=value"),
         (vec!["--bogus", &secret_word], "--bogus"),
-        (vec!["--rounds", "many", &secret_word], "many"),
+        (vec!["--rounds", "many", &secret_word], "--rounds <N>"),
     ];
     for (args, expected) in cases {
         let out = run(&fx, &args, b"");
@@ -331,6 +331,116 @@ fn usage_errors_exit_64_and_never_quote_the_password() {
         assert_no_secret(&out, SECRET);
     }
     assert_eq!(fx.read("example.com"), SAMPLE);
+}
+
+#[test]
+fn a_password_given_where_another_value_belongs_is_never_shown() {
+    let fx = fixture();
+    let escaped = format!("password=\x1b[31m{SECRET}\x07");
+    let word = format!("password={SECRET}");
+    let eq_fd = format!("--password-fd={SECRET}");
+    let eq_raw = format!("--password-stdin-raw={SECRET}");
+    let cases: Vec<Vec<&str>> = vec![
+        vec![
+            "--root",
+            &word,
+            "--domain",
+            "example.com",
+            "--email",
+            "sales",
+        ],
+        vec![
+            "--user",
+            &word,
+            "--domain",
+            "example.com",
+            "--email",
+            "sales",
+        ],
+        vec![
+            "--rounds",
+            &escaped,
+            "--domain",
+            "example.com",
+            "--email",
+            "sales",
+        ],
+        vec![
+            "--layout",
+            &escaped,
+            "--domain",
+            "example.com",
+            "--email",
+            "sales",
+        ],
+        vec![
+            "--password-fd",
+            SECRET,
+            "--domain",
+            "example.com",
+            "--email",
+            "sales",
+        ],
+        vec![&eq_fd, "--domain", "example.com", "--email", "sales"],
+        vec![&eq_raw, "--domain", "example.com", "--email", "sales"],
+        vec!["--domain", &word, "--email", "sales"],
+        vec!["--domain", "example.com", "--email", &word],
+    ];
+    for args in cases {
+        for output in ["text", "json"] {
+            let mut full = vec!["--output", output];
+            full.extend(args.iter().copied());
+            let out = run_with(&full, b"pw\n", &[]);
+            assert_ne!(out.status.code(), Some(0), "{full:?}");
+            assert_no_secret(&out, SECRET);
+            if output == "json" {
+                let document: Value =
+                    serde_json::from_slice(&out.stdout).expect("a JSON failure object");
+                assert_eq!(document["cpanelresult"]["data"][0]["result"], 0);
+            }
+        }
+    }
+    assert_eq!(fx.read("example.com"), SAMPLE);
+}
+
+#[test]
+fn password_fd_reads_the_inherited_descriptor_where_the_caller_left_it() {
+    let fx = fixture();
+    let pwfile = fx.root.with_file_name("pwfile");
+    std::fs::write(&pwfile, "first\nsecond\n").unwrap();
+    let script = format!(
+        "{{ read -r skipped <&3; exec '{BIN}' --root '{}' --rounds 1000 --domain example.com --email sales --password-fd 3; }} 3<'{}'",
+        fx.root.display(),
+        pwfile.display()
+    );
+    let out = Command::new("sh")
+        .args(["-c", &script])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        verifies(&fx, "sales", b"second"),
+        "the descriptor was read from its start"
+    );
+}
+
+#[test]
+fn an_unwritable_stdout_does_not_turn_a_change_into_a_failure() {
+    let fx = fixture();
+    let script = format!(
+        "echo full-pw | '{BIN}' --root '{}' --rounds 1000 --domain example.com --email sales > /dev/full",
+        fx.root.display()
+    );
+    let out = Command::new("sh").args(["-c", &script]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("could not print the result"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!text(&out.stderr).contains("panicked"));
+    assert!(verifies(&fx, "sales", b"full-pw"));
 }
 
 #[test]
@@ -458,7 +568,7 @@ fn options_root_env_layout_and_user() {
         b"pw\n",
         &[],
     );
-    assert_eq!(out.status.code(), Some(64));
+    assert_eq!(out.status.code(), Some(5));
 }
 
 #[test]
@@ -527,4 +637,37 @@ fn a_terminal_is_asked_twice_without_echo() {
         verifies(&fx, "sales", SECRET.as_bytes()),
         "unchanged after a mismatch"
     );
+}
+
+#[test]
+fn labels_this_process_may_not_set_do_not_stop_a_change() {
+    // As root without CAP_SYS_ADMIN, trusted.* attributes cannot be set: the
+    // new file goes without that one, while ACLs would still have to copy.
+    let fx = fixture();
+    let shadow = fx.root.join("example.com/shadow");
+    rustix::fs::setxattr(
+        &shadow,
+        "trusted.note",
+        b"x",
+        rustix::fs::XattrFlags::empty(),
+    )
+    .expect("setting a trusted.* attribute needs root, as the suite does");
+    let mut child = Command::new("setpriv")
+        .args(["--bounding-set=-sys_admin", "--inh-caps=-sys_admin", BIN])
+        .args(["--root", fx.root.to_str().unwrap(), "--rounds", "1000"])
+        .args(["--domain", "example.com", "--email", "sales"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"label-pw\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(verifies(&fx, "sales", b"label-pw"));
 }

@@ -5,10 +5,10 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 
 use clap::{Parser, ValueEnum};
-use passwdpop::{Config, Layout};
+use passwdpop::{Config, Layout, Status};
 use zeroize::Zeroizing;
 
-use crate::report::{Failure, Output};
+use crate::report::{Failure, Output, Secrets};
 
 const AFTER_HELP: &str = "\
 The password is read from standard input (its first line; a trailing LF or
@@ -29,7 +29,7 @@ Exit status:
   2   invalid domain
   3   invalid user
   4   invalid password (empty, over 511 bytes, or the two entries differ)
-  5   invalid configuration (--root, --rounds, PASSWDPOP_ROOT)
+  5   invalid configuration (--root, --user, --rounds, PASSWDPOP_ROOT)
   6   no such domain (directory or shadow file missing)
   7   no such account
   8   ambiguous account (more than one entry)
@@ -156,7 +156,14 @@ pub fn parse(args: &[OsString]) -> Result<Request, Result<String, Failure>> {
         Ok(cli) => cli,
         Err(err) => {
             use clap::error::ErrorKind;
-            let text = redact(&err.render().to_string(), args);
+            // clap quotes the offending value, and strips escape sequences
+            // from it as it does: with a password on the line, say which
+            // argument is wrong but never what it holds.
+            let text = if Secrets::from_args(args).is_empty() {
+                err.render().to_string()
+            } else {
+                value_free_message(&err)
+            };
             return Err(match err.kind() {
                 ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => Ok(text),
                 _ => Err(Failure::Usage(text)),
@@ -214,6 +221,24 @@ impl Cli {
     }
 }
 
+fn value_free_message(err: &clap::Error) -> String {
+    use clap::error::{ContextKind, ErrorKind};
+    let what = match err.kind() {
+        ErrorKind::InvalidValue | ErrorKind::ValueValidation => "invalid value for",
+        ErrorKind::UnknownArgument => "unexpected argument",
+        ErrorKind::ArgumentConflict => "conflicting argument",
+        ErrorKind::TooManyValues | ErrorKind::WrongNumberOfValues => "wrong number of values for",
+        ErrorKind::NoEquals => "a value with '=' is required for",
+        _ => "invalid command line near",
+    };
+    match err.get(ContextKind::InvalidArg) {
+        Some(arg) => format!(
+            "error: {what} '{arg}' (the value is not shown: the command line holds a password)\n"
+        ),
+        None => "error: invalid command line (not shown: it holds a password)\n".to_owned(),
+    }
+}
+
 fn usage(message: impl Into<String>) -> Failure {
     Failure::Usage(message.into())
 }
@@ -238,15 +263,16 @@ fn one_of(name: &str, word: Option<Vec<u8>>, flag: Option<Vec<u8>>) -> Result<Ve
 /// `<home of NAME>/etc`, where cPanel keeps `<domain>/shadow`.
 fn cpanel_mail_root(name: &OsString) -> Result<PathBuf, Failure> {
     let shown = name.to_string_lossy();
+    let config_error = |why: String| Failure::Other(Status::InvalidConfig, why);
     let name = name
         .to_str()
-        .ok_or_else(|| usage(format!("--user: '{shown}' is not a valid user name")))?;
+        .ok_or_else(|| config_error(format!("--user: '{shown}' is not a valid user name")))?;
     match nix::unistd::User::from_name(name) {
         Ok(Some(user)) => Ok(user.dir.join("etc")),
-        Ok(None) => Err(usage(format!(
+        Ok(None) => Err(config_error(format!(
             "--user: no user '{name}' in the passwd database"
         ))),
-        Err(err) => Err(usage(format!("--user: looking up '{name}': {err}"))),
+        Err(err) => Err(config_error(format!("--user: looking up '{name}': {err}"))),
     }
 }
 
@@ -330,22 +356,6 @@ fn percent_decode(value: &[u8]) -> Result<Zeroizing<Vec<u8>>, &'static str> {
     Ok(decoded)
 }
 
-/// Removes from clap's message anything that follows `password=` in the
-/// arguments: clap quotes the offending word, which may hold the password.
-fn redact(message: &str, args: &[OsString]) -> String {
-    let mut message = message.to_owned();
-    for arg in args {
-        let arg = arg.to_string_lossy();
-        if let Some(at) = arg.find("password=") {
-            let secret = &arg[at + "password=".len()..];
-            if !secret.is_empty() {
-                message = message.replace(secret, "<redacted>");
-            }
-        }
-    }
-    message
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -390,16 +400,6 @@ mod tests {
         assert!(wants_json(&args(&["passwdpop", "--output=json"])));
         assert!(!wants_json(&args(&["passwdpop", "--output=text"])));
         assert!(!wants_json(&args(&["passwdpop", "password=json"])));
-    }
-
-    #[test]
-    fn redaction_hides_password_words() {
-        let args: Vec<OsString> = ["passwdpop", "password=hunter2%zz"]
-            .iter()
-            .map(OsString::from)
-            .collect();
-        let message = redact("error: unexpected 'password=hunter2%zz'", &args);
-        assert!(!message.contains("hunter2"), "{message}");
     }
 }
 

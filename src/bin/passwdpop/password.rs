@@ -1,8 +1,8 @@
 //! Getting the password without putting it anywhere it could leak: every
 //! buffer is zeroized, nothing is echoed.
 
-use std::fs::File;
 use std::io::{self, IsTerminal, Read};
+use std::os::fd::{BorrowedFd, RawFd};
 
 use passwdpop::Status;
 use zeroize::Zeroizing;
@@ -14,23 +14,56 @@ use crate::report::Failure;
 /// input is passed on whole, and the library rejects it as too long.
 const MAX_INPUT: usize = 4096;
 
+/// A terminal is always asked, without echo, whatever the source says: reading
+/// it as a file would echo the password.
 pub fn read_password(source: PasswordSource, verify: bool) -> Result<Zeroizing<Vec<u8>>, Failure> {
     match source {
         PasswordSource::Argument(password) => Ok(password),
-        PasswordSource::Stdin { raw: false } if io::stdin().is_terminal() => prompt(verify),
+        PasswordSource::Stdin { .. } if io::stdin().is_terminal() => prompt(verify),
         PasswordSource::Stdin { raw } => read_input(io::stdin().lock(), !raw)
             .map_err(|err| input_error(format!("reading the password from standard input: {err}"))),
         PasswordSource::Fd(fd) => {
-            // Through /proc, so that no unsafe from_raw_fd is needed.
-            let file = File::open(format!("/proc/self/fd/{fd}")).map_err(|err| {
-                input_error(format!("file descriptor {fd} cannot be read: {err}"))
-            })?;
-            read_input(file, true).map_err(|err| {
+            let inherited = InheritedFd::new(fd)?;
+            if inherited.is_terminal() {
+                return prompt(verify);
+            }
+            read_input(inherited, true).map_err(|err| {
                 input_error(format!(
                     "reading the password from file descriptor {fd}: {err}"
                 ))
             })
         }
+    }
+}
+
+/// A descriptor the caller handed us (`3<pwfile`, a pipe, a socket), read at
+/// its current offset and with the rights it was opened with, never reopened.
+struct InheritedFd(RawFd);
+
+impl InheritedFd {
+    fn new(fd: u32) -> Result<InheritedFd, Failure> {
+        let not_open = || input_error(format!("file descriptor {fd} is not open"));
+        let fd = RawFd::try_from(fd).map_err(|_| not_open())?;
+        // Checked through /proc first: borrowing a number that is not open
+        // would break the borrow's promise.
+        std::fs::symlink_metadata(format!("/proc/self/fd/{fd}")).map_err(|_| not_open())?;
+        Ok(InheritedFd(fd))
+    }
+
+    fn borrow(&self) -> BorrowedFd<'_> {
+        // SAFETY: the descriptor was inherited open (checked in `new`) and
+        // nothing in this single-threaded program closes it.
+        unsafe { BorrowedFd::borrow_raw(self.0) }
+    }
+
+    fn is_terminal(&self) -> bool {
+        self.borrow().is_terminal()
+    }
+}
+
+impl Read for InheritedFd {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        Ok(rustix::io::read(self.borrow(), buf)?)
     }
 }
 
