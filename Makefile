@@ -108,7 +108,7 @@ INSTALLED := $(LIBDIR)/$(SOFILE) $(LIBDIR)/$(SONAME) $(LIBDIR)/libpasswdpop.so \
 install: lib
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR) \
 		$(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
-	install -m 0755 $(LIB_DIR)/libpasswdpop.so $(DESTDIR)$(LIBDIR)/$(SOFILE)
+	install -m 0644 $(LIB_DIR)/libpasswdpop.so $(DESTDIR)$(LIBDIR)/$(SOFILE)
 	ln -sf $(SOFILE) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libpasswdpop.so
 	install -m 0644 $(LIB_DIR)/libpasswdpop.a $(DESTDIR)$(LIBDIR)/libpasswdpop.a

@@ -42,7 +42,7 @@ fi
 
 strip --strip-unneeded --remove-section=.comment --remove-section=.note \
     "$packages/$runtime/$libdir/libpasswdpop.so.$version" "$packages/$runtime/usr/bin/passwdpop"
-strip --strip-debug "$packages/libpasswdpop-dev/$libdir/libpasswdpop.a"
+strip --strip-debug --remove-section=.comment "$packages/libpasswdpop-dev/$libdir/libpasswdpop.a"
 gzip -9n "$packages/$runtime/usr/share/man/man1/passwdpop.1"
 
 for package in "$runtime" libpasswdpop-dev; do
@@ -53,11 +53,16 @@ Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/
 Upstream-Name: passwdpop
 
 Files: *
-Copyright: the passwdpop developers
+Copyright: 2026 the passwdpop developers
 License: MIT or Apache-2.0
+ Copyright 2026 the passwdpop developers. Licensed under the MIT license or
+ the Apache License, Version 2.0, at your option.
+ .
+ On Debian systems, the full text of the Apache License, Version 2.0, is in
+ /usr/share/common-licenses/Apache-2.0.
 COPYRIGHT
-    printf 'passwdpop (%s) unstable; urgency=medium\n\n  * Built from the passwdpop source tree.\n\n -- passwdpop developers <passwdpop@localhost>  %s\n' \
-        "$version" "$(date -R -d @0)" | gzip -9n > "$doc/changelog.Debian.gz"
+    printf 'passwdpop (%s) unstable; urgency=medium\n\n  * Built from the passwdpop source tree.\n\n -- passwdpop developers <passwdpop@example.org>  %s\n' \
+        "$version" "$(date -R -d @0)" | gzip -9n > "$doc/changelog.gz"
 done
 
 # dpkg-shlibdeps wants a debian/control to read; the binaries are ours.
@@ -74,7 +79,7 @@ Package: $1
 Source: passwdpop
 Version: $version
 Architecture: $arch
-Maintainer: passwdpop developers <passwdpop@localhost>
+Maintainer: passwdpop developers <passwdpop@example.org>
 Installed-Size: $size
 Depends: $3
 Section: $2
