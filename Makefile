@@ -74,6 +74,7 @@ c-test: $(C_TESTS) $(C_BUILD)/test_panic $(C_BUILD)/asan_test_api $(C_BUILD)/asa
 		echo "== $$test (AddressSanitizer, UndefinedBehaviorSanitizer)"; \
 		$$test || exit 1; \
 	done
+	@echo "== $(C_BUILD)/test_panic (the three 'panicked at' messages below are forced by the test)"
 	$(C_BUILD)/test_panic
 	sh c-tests/setuid.sh $(LIB_DIR)
 
