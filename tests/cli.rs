@@ -39,6 +39,15 @@ fn run_with(args: &[&str], stdin: &[u8], env: &[(&str, &Path)]) -> Output {
     child.wait_with_output().unwrap()
 }
 
+/// Runs a shell script, as a hook would call the command.
+fn run_script(script: &str) -> Output {
+    Command::new("sh")
+        .args(["-c", script])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
 fn run(fx: &Fixture, args: &[&str], stdin: &[u8]) -> Output {
     let root = fx.root.to_str().unwrap();
     let mut full = vec!["--root", root, "--rounds", "1000"];
@@ -137,11 +146,7 @@ fn password_from_stdin_and_fd() {
         fx.root.display(),
         pwfile.display()
     );
-    let out = Command::new("sh")
-        .args(["-c", &script])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let out = run_script(&script);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(verifies(&fx, "sales", SECRET.as_bytes()));
     let out = run(
@@ -413,11 +418,7 @@ fn password_fd_reads_the_inherited_descriptor_where_the_caller_left_it() {
         fx.root.display(),
         pwfile.display()
     );
-    let out = Command::new("sh")
-        .args(["-c", &script])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let out = run_script(&script);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(
         verifies(&fx, "sales", b"second"),
@@ -432,7 +433,7 @@ fn an_unwritable_stdout_does_not_turn_a_change_into_a_failure() {
         "echo full-pw | '{BIN}' --root '{}' --rounds 1000 --domain example.com --email sales > /dev/full",
         fx.root.display()
     );
-    let out = Command::new("sh").args(["-c", &script]).output().unwrap();
+    let out = run_script(&script);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(
         text(&out.stderr).contains("could not print the result"),
