@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use common::{crypt_accepts, hash_of, Fixture};
+use common::{crypt_accepts, hash_of, spawn_with_stdin, Fixture};
 use serde_json::{json, Value};
 
 const BIN: &str = env!("CARGO_BIN_EXE_passwdpop");
@@ -26,17 +26,14 @@ fn run_with(args: &[&str], stdin: &[u8], env: &[(&str, &Path)]) -> Output {
     command
         .args(args)
         .env_remove("PASSWDPOP_ROOT")
-        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     for (key, value) in env {
         command.env(key, value);
     }
-    let mut child = command.spawn().unwrap();
-    let mut input = child.stdin.take().unwrap();
-    let _ = input.write_all(stdin);
-    drop(input);
-    child.wait_with_output().unwrap()
+    spawn_with_stdin(&mut command, stdin)
+        .wait_with_output()
+        .unwrap()
 }
 
 /// Runs a shell script, as a hook would call the command.
@@ -653,21 +650,15 @@ fn labels_this_process_may_not_set_do_not_stop_a_change() {
         rustix::fs::XattrFlags::empty(),
     )
     .expect("setting a trusted.* attribute needs root, as the suite does");
-    let mut child = Command::new("setpriv")
-        .args(["--bounding-set=-sys_admin", "--inh-caps=-sys_admin", BIN])
-        .args(["--root", fx.root.to_str().unwrap(), "--rounds", "1000"])
-        .args(["--domain", "example.com", "--email", "sales"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"label-pw\n")
-        .unwrap();
+    let child = spawn_with_stdin(
+        Command::new("setpriv")
+            .args(["--bounding-set=-sys_admin", "--inh-caps=-sys_admin", BIN])
+            .args(["--root", fx.root.to_str().unwrap(), "--rounds", "1000"])
+            .args(["--domain", "example.com", "--email", "sales"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+        b"label-pw\n",
+    );
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(verifies(&fx, "sales", b"label-pw"));

@@ -3,12 +3,11 @@
 
 mod common;
 
-use std::io::Write;
 use std::process::{Command, Stdio};
 use std::thread::sleep;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use common::{crypt_accepts, hash_of, Fixture};
+use common::{crypt_accepts, hash_of, spawn_with_stdin, Fixture};
 
 const BIN: &str = env!("CARGO_BIN_EXE_passwdpop");
 
@@ -42,21 +41,14 @@ fn killed_writers_never_tear_the_file_or_block_the_next_one() {
     fx.domain("example.com", content.as_bytes());
     // Kill instants spread over one whole run, however fast this machine is today.
     let spawn_writer = |password: &str| {
-        let mut child = Command::new(BIN)
-            .args(["--root", fx.root.to_str().unwrap(), "--rounds", "1000"])
-            .args(["--domain", "example.com", "--email", "target"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(format!("{password}\n").as_bytes())
-            .unwrap();
-        child
+        spawn_with_stdin(
+            Command::new(BIN)
+                .args(["--root", fx.root.to_str().unwrap(), "--rounds", "1000"])
+                .args(["--domain", "example.com", "--email", "target"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null()),
+            format!("{password}\n").as_bytes(),
+        )
     };
     let run_time = (0..3)
         .map(|_| {

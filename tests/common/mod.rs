@@ -3,8 +3,10 @@
 
 use std::ffi::CString;
 use std::fs;
+use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
 
 use passwdpop::Config;
 use tempfile::TempDir;
@@ -316,4 +318,14 @@ pub fn is_fresh_hash(hash: &str, rounds: u32) -> bool {
     hash.strip_prefix(&format!("$6$rounds={rounds}$"))
         .and_then(|rest| rest.split_once('$'))
         .is_some_and(|(salt, digest)| crypt64(salt, 16) && crypt64(digest, 86))
+}
+
+/// Starts `command` with `stdin` fed to it and closed, as a script piping a
+/// password in would.
+pub fn spawn_with_stdin(command: &mut Command, stdin: &[u8]) -> Child {
+    let mut child = command.stdin(Stdio::piped()).spawn().unwrap();
+    let mut input = child.stdin.take().unwrap();
+    // The command may exit before reading (a usage error): that is its answer.
+    let _ = input.write_all(stdin);
+    child
 }

@@ -151,7 +151,7 @@ pub fn wants_json(args: &[OsString]) -> bool {
 }
 
 /// Parses the arguments. `Err(Ok(text))` is `--help` or `--version` output.
-pub fn parse(args: &[OsString]) -> Result<Request, Result<String, Failure>> {
+pub fn parse(args: &[OsString], secrets: &Secrets) -> Result<Request, Result<String, Failure>> {
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(err) => {
@@ -159,7 +159,7 @@ pub fn parse(args: &[OsString]) -> Result<Request, Result<String, Failure>> {
             // clap quotes the offending value, and strips escape sequences
             // from it as it does: with a password on the line, say which
             // argument is wrong but never what it holds.
-            let text = if Secrets::from_args(args).is_empty() {
+            let text = if secrets.is_empty() {
                 err.render().to_string()
             } else {
                 value_free_message(&err)

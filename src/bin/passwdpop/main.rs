@@ -18,7 +18,7 @@ fn main() -> ExitCode {
     } else {
         Output::Text
     };
-    let request = match args::parse(&args) {
+    let request = match args::parse(&args, &secrets) {
         Ok(request) => request,
         Err(Ok(help_or_version)) => {
             let _ = std::io::Write::write_all(&mut std::io::stdout(), help_or_version.as_bytes());
