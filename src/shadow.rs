@@ -7,9 +7,13 @@
 //! byte and never matched. Entries are `user:hash[:more fields]`; user names
 //! match ASCII-case-insensitively, as in Exim's lsearch.
 
-use std::io::{self, BufRead, Write};
+use std::io::{self, Read, Write};
 
 use crate::config::Layout;
+use crate::search::EntryFinder;
+
+/// Bytes read at a time. Lines longer than this grow the buffer.
+pub const READ_BUFFER: usize = 64 * 1024;
 
 /// What to write into the matching entry.
 #[derive(Clone, Copy, Debug)]
@@ -36,15 +40,25 @@ pub enum Matches {
 const SCHEME_PREFIX: &[u8] = b"{SHA512-CRYPT}";
 
 /// Copies `input` to `output`, replacing the hash of the entry for `user`.
-pub fn rewrite<R: BufRead, W: Write>(
+pub fn rewrite<R: Read, W: Write>(
     input: R,
+    output: W,
+    user: &str,
+    replacement: &Replacement<'_>,
+) -> io::Result<Matches> {
+    rewrite_buffered(input, READ_BUFFER, output, user, replacement)
+}
+
+fn rewrite_buffered<R: Read, W: Write>(
+    input: R,
+    buffer_len: usize,
     mut output: W,
     user: &str,
     replacement: &Replacement<'_>,
 ) -> io::Result<Matches> {
     let mut rewritten = Vec::new();
     let mut matches = Matches::None;
-    scan(input, user, |piece| match piece {
+    scan(input, buffer_len, user, |piece| match piece {
         Piece::Other(bytes) => output.write_all(bytes).map(|()| Step::Continue),
         Piece::Entry(_) if matches == Matches::One => {
             matches = Matches::Several;
@@ -65,9 +79,17 @@ pub fn rewrite<R: BufRead, W: Write>(
 /// The hash field (field 2, as stored, with any `!` or `{SCHEME}`) of the first
 /// entry for `user`, as Exim's lsearch and Dovecot's passwd-file would read it.
 /// Reading stops at that entry. An entry without a second field has an empty hash.
-pub fn find_hash<R: BufRead>(input: R, user: &str) -> io::Result<Option<Vec<u8>>> {
+pub fn find_hash<R: Read>(input: R, user: &str) -> io::Result<Option<Vec<u8>>> {
+    find_hash_buffered(input, READ_BUFFER, user)
+}
+
+fn find_hash_buffered<R: Read>(
+    input: R,
+    buffer_len: usize,
+    user: &str,
+) -> io::Result<Option<Vec<u8>>> {
     let mut found = None;
-    scan(input, user, |piece| {
+    scan(input, buffer_len, user, |piece| {
         Ok(match piece {
             Piece::Other(_) => Step::Continue,
             Piece::Entry(line) => {
@@ -94,75 +116,63 @@ enum Step {
     Stop,
 }
 
-/// Streams `input` through its own buffer and hands over runs of other lines
-/// without copying them. Lines are not visited one by one: a SIMD substring
-/// search finds the places where a newline is followed by the user name, both
-/// compared with bit 0x20 cleared, which folds ASCII case (and makes a few
-/// harmless false candidates, which the exact check then drops). Only a line
-/// that straddles two buffer fills is copied (into one reused `Vec`), so
-/// memory stays bounded by the buffer and the longest line.
-fn scan<R: BufRead>(
+/// Streams `input` through one buffer of `buffer_len` bytes and hands over
+/// runs of other lines straight from it. The entries are found by
+/// [`EntryFinder`], which does not visit the lines one by one. A partial
+/// line at the end of a read is moved to the front of the buffer and
+/// completed by the next read; only a line longer than the buffer grows it,
+/// so memory stays bounded by the buffer and the longest line.
+fn scan<R: Read>(
     mut input: R,
+    buffer_len: usize,
     user: &str,
     mut handle: impl FnMut(Piece<'_>) -> io::Result<Step>,
 ) -> io::Result<()> {
-    let fold = |byte: u8| byte | 0x20;
-    let needle: Vec<u8> = std::iter::once(b'\n')
-        .chain(user.bytes())
-        .map(fold)
-        .collect();
-    let finder = memchr::memmem::Finder::new(&needle);
-    let mut folded = Vec::new();
-    let mut straddling = Vec::new();
+    let mut finder = EntryFinder::new(user);
+    let mut buffer = vec![0; buffer_len.max(1)];
+    // `buffer[..filled]` is read and not yet handed over; it starts at a line start.
+    let mut filled = 0;
     loop {
-        let chunk = input.fill_buf()?;
-        if chunk.is_empty() {
-            return Ok(());
+        if filled == buffer.len() {
+            buffer.resize(buffer.len() * 2, 0);
         }
-        // Every fill starts at a line start; the lines up to `complete` are whole.
-        let complete = memchr::memrchr(b'\n', chunk).map_or(0, |newline| newline + 1);
-        folded.clear();
-        folded.extend(chunk[..complete].iter().map(|&byte| fold(byte)));
-        let mut run_start = 0;
-        // The first line of the fill, then each place the folded needle is
-        // found. The search resumes one byte after a candidate's newline, not
-        // after the whole match: a user name may hold `*`, which folds like a
-        // newline, so a false candidate can overlap the real one.
-        let mut candidate = Some(0);
-        let mut search_from = 0;
-        while let Some(start) = candidate {
-            if start < complete && (start == 0 || chunk[start - 1] == b'\n') {
-                let end =
-                    start + memchr::memchr(b'\n', &chunk[start..complete]).map_or(0, |at| at + 1);
-                let line = &chunk[start..end];
-                if is_entry_for(line, user) {
-                    handle(Piece::Other(&chunk[run_start..start]))?;
-                    if handle(Piece::Entry(line))? == Step::Stop {
-                        return Ok(());
-                    }
-                    run_start = end;
-                }
+        let read = match input.read(&mut buffer[filled..]) {
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+            result => result?,
+        };
+        let at_end = read == 0;
+        let carried = filled;
+        filled += read;
+        // The bytes carried over hold no newline: only the new ones can end a line.
+        let complete = if at_end {
+            filled
+        } else {
+            match memchr::memrchr(b'\n', &buffer[carried..filled]) {
+                Some(newline) => carried + newline + 1,
+                None => continue,
             }
-            candidate = finder
-                .find(&folded[search_from..])
-                .map(|at| search_from + at + 1);
-            search_from = candidate.unwrap_or(0);
-        }
-        handle(Piece::Other(&chunk[run_start..complete]))?;
-        let partial = complete < chunk.len();
-        input.consume(complete);
-        if partial {
-            straddling.clear();
-            input.read_until(b'\n', &mut straddling)?;
-            let piece = if is_entry_for(&straddling, user) {
-                Piece::Entry(&straddling)
-            } else {
-                Piece::Other(&straddling)
-            };
-            if handle(piece)? == Step::Stop {
+        };
+        let lines = &buffer[..complete];
+        let mut run_start = 0;
+        for start in finder.entries(lines) {
+            let end =
+                memchr::memchr(b'\n', &lines[start..]).map_or(lines.len(), |at| start + at + 1);
+            if run_start < start {
+                handle(Piece::Other(&lines[run_start..start]))?;
+            }
+            if handle(Piece::Entry(&lines[start..end]))? == Step::Stop {
                 return Ok(());
             }
+            run_start = end;
         }
+        if run_start < complete {
+            handle(Piece::Other(&lines[run_start..]))?;
+        }
+        if at_end {
+            return Ok(());
+        }
+        buffer.copy_within(complete..filled, 0);
+        filled -= complete;
     }
 }
 
@@ -177,21 +187,6 @@ fn split_ending(line: &[u8]) -> (&[u8], &[u8]) {
         0
     };
     line.split_at(line.len() - ending_len)
-}
-
-/// Whether a line (with or without its ending) is an entry whose user is
-/// `user`. Looks at no more than `user.len() + 2` bytes. Comments, blank and
-/// continuation lines never match because a valid user name never starts
-/// with `#` or white space.
-fn is_entry_for(line: &[u8], user: &str) -> bool {
-    let user = user.as_bytes();
-    debug_assert!(!matches!(user.first(), None | Some(b'#' | b' ' | b'\t')));
-    line.len() >= user.len()
-        && line[..user.len()].eq_ignore_ascii_case(user)
-        && matches!(
-            &line[user.len()..],
-            [] | [b':', ..] | [b'\n', ..] | [b'\r'] | [b'\r', b'\n', ..]
-        )
 }
 
 fn fields(content: &[u8]) -> std::slice::Split<'_, u8, impl FnMut(&u8) -> bool> {
@@ -346,9 +341,25 @@ mod tests {
         }
     }
 
+    /// A reader whose reads return at most so many bytes, as reads may,
+    /// and report one interruption first.
+    struct Trickle<'a>(&'a [u8], usize);
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
+            if self.1 == usize::MAX {
+                self.1 = self.0.len().max(1);
+                return Err(io::ErrorKind::Interrupted.into());
+            }
+            let len = buffer.len().min(self.1).min(self.0.len());
+            buffer[..len].copy_from_slice(&self.0[..len]);
+            self.0 = &self.0[len..];
+            Ok(len)
+        }
+    }
+
     #[test]
     fn buffer_boundaries_change_nothing() {
-        use std::io::BufReader;
         let input: &[u8] = b"# c\r\nalice:A:1\nbob:OLD:1:x\r\n\tbob:cont\nbobby:B\ncarol:C";
         let replacement = Replacement {
             hash: NEW,
@@ -358,19 +369,23 @@ mod tests {
         let mut expected = Vec::new();
         rewrite(input, &mut expected, "bob", &replacement).unwrap();
         for capacity in 1..input.len() + 2 {
-            let mut output = Vec::new();
-            let reader = BufReader::with_capacity(capacity, input);
-            assert_eq!(
-                rewrite(reader, &mut output, "bob", &replacement).unwrap(),
-                Matches::One
-            );
-            assert_eq!(output, expected, "capacity {capacity}");
-            for user in ["carol", "alice", "bob"] {
-                let small = BufReader::with_capacity(capacity, input);
-                assert!(
-                    find_hash(small, user).unwrap().is_some(),
-                    "{user} at {capacity}"
+            for reads_of in [1, 2, 7, input.len()] {
+                let mut output = Vec::new();
+                let reader = Trickle(input, reads_of);
+                assert_eq!(
+                    rewrite_buffered(reader, capacity, &mut output, "bob", &replacement).unwrap(),
+                    Matches::One
                 );
+                assert_eq!(output, expected, "capacity {capacity}, reads of {reads_of}");
+                for user in ["carol", "alice", "bob"] {
+                    let reader = Trickle(input, reads_of);
+                    assert!(
+                        find_hash_buffered(reader, capacity, user)
+                            .unwrap()
+                            .is_some(),
+                        "{user} at {capacity}"
+                    );
+                }
             }
         }
         assert!(expected.ends_with(
@@ -430,9 +445,11 @@ mod tests {
 
     #[test]
     fn agrees_with_the_plain_reading_on_random_files_and_buffer_sizes() {
-        use std::io::BufReader;
-        const ALPHABET: &[u8] = b"aA*:\n\n\r# \tb!{}x";
-        const USERS: [&str; 5] = ["a", "A*", "*", "ab", "*a*"];
+        // Users of letters only and users with a byte the same in every case
+        // take the two ways of [`EntryFinder`]; some files are long enough
+        // for its vector search.
+        const ALPHABET: &[u8] = b"aA1*:\n\n\r# \tb!{}x";
+        const USERS: [&str; 7] = ["a", "A*", "*", "ab", "*a*", "a1", "1B"];
         let mut state = 0x9e37_79b9_7f4a_7c15_u64;
         let mut next = move || {
             state ^= state << 13;
@@ -446,7 +463,7 @@ mod tests {
             day: 1,
         };
         for _ in 0..3000 {
-            let len = (next() % 40) as usize;
+            let len = (next() % if next() % 4 == 0 { 400 } else { 40 }) as usize;
             let input: Vec<u8> = (0..len)
                 .map(|_| ALPHABET[(next() % ALPHABET.len() as u64) as usize])
                 .collect();
@@ -467,9 +484,10 @@ mod tests {
                     .to_vec()
             });
             for capacity in [1, 2, 3, 5, 8, 64, 4096] {
-                let reader = BufReader::with_capacity(capacity, &input[..]);
                 let mut output = Vec::new();
-                let matches = rewrite(reader, &mut output, user, &replacement).unwrap();
+                let matches =
+                    rewrite_buffered(&input[..], capacity, &mut output, user, &replacement)
+                        .unwrap();
                 assert_eq!(
                     matches,
                     expected_matches,
@@ -479,9 +497,8 @@ mod tests {
                 if matches == Matches::None {
                     assert_eq!(output, input);
                 }
-                let reader = BufReader::with_capacity(capacity, &input[..]);
                 assert_eq!(
-                    find_hash(reader, user).unwrap(),
+                    find_hash_buffered(&input[..], capacity, user).unwrap(),
                     first_hash,
                     "{user:?} in {:?}",
                     input.escape_ascii().to_string()

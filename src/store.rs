@@ -9,7 +9,7 @@
 //! over the original, and the directory fsynced.
 
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Write};
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -28,9 +28,8 @@ pub const SHADOW_NAME: &str = "shadow";
 /// writer can be recognised and removed.
 pub const TEMP_PREFIX: &str = ".shadow.passwdpop-";
 
-const IO_BUFFER: usize = 64 * 1024;
 /// The writer's buffer is small on purpose: runs of unchanged lines (up to a
-/// whole read buffer) are larger, and BufWriter passes those straight to the
+/// whole read buffer, [`shadow::READ_BUFFER`]) are larger, and BufWriter passes those straight to the
 /// file instead of copying them once more.
 const WRITE_BUFFER: usize = 8 * 1024;
 /// How much new content may pile up before its writeback is started.
@@ -56,6 +55,17 @@ pub struct DomainDir {
 }
 
 impl DomainDir {
+    /// Makes the latest rename in the directory durable. If this fails the
+    /// change may not survive a power loss, which the caller must hear about.
+    fn sync(&self) -> Result<(), Error> {
+        rfs::fsync(&self.fd).map_err(|err| {
+            Error::io(
+                format_args!("syncing the directory {}", self.path.display()),
+                err,
+            )
+        })
+    }
+
     pub fn open(root: &Path, domain: &Domain) -> Result<DomainDir, Error> {
         let path = root.join(domain.as_str());
         let dir_flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
@@ -217,14 +227,9 @@ pub fn replace_hash(
     };
     let temp = TempFile::create(&dir, &old_file, &old_stat)?;
     let mut writer = BufWriter::with_capacity(WRITE_BUFFER, EarlyWriteback::new(&temp.file));
-    let matches = shadow::rewrite(
-        BufReader::with_capacity(IO_BUFFER, &old_file),
-        &mut writer,
-        user.as_str(),
-        &replacement,
-    )
-    .and_then(|matches| writer.flush().map(|()| matches))
-    .map_err(|err| Error::io(format_args!("rewriting {}", path.display()), err))?;
+    let matches = shadow::rewrite(&old_file, &mut writer, user.as_str(), &replacement)
+        .and_then(|matches| writer.flush().map(|()| matches))
+        .map_err(|err| Error::io(format_args!("rewriting {}", path.display()), err))?;
     drop(writer);
     match matches {
         Matches::One => {}
@@ -250,7 +255,10 @@ pub fn replace_hash(
     // The replaced file has no name left: closing it frees its pages, which
     // takes milliseconds for a large file, so it happens after the unlock.
     drop(old_file);
-    Ok(())
+    // The rename is made durable after the unlock, so that the next writer
+    // need not wait for it: a later writer builds on the new file and syncs
+    // the directory itself, and no caller hears of success before its sync.
+    dir.sync()
 }
 
 /// The stored hash field of `user`'s first entry, read without a lock: the
@@ -258,7 +266,7 @@ pub fn replace_hash(
 pub fn read_hash(root: &Path, domain: &Domain, user: &User) -> Result<Vec<u8>, Error> {
     let dir = DomainDir::open(root, domain)?;
     let (file, _) = dir.open_shadow()?;
-    shadow::find_hash(BufReader::with_capacity(IO_BUFFER, file), user.as_str())
+    shadow::find_hash(file, user.as_str())
         .map_err(|err| Error::io(format_args!("reading {}", dir.shadow_path().display()), err))?
         .ok_or_else(|| {
             Error::new(
@@ -368,8 +376,8 @@ impl<'d> TempFile<'d> {
     }
 
     /// Makes the modification time strictly later than the original's (in whole
-    /// seconds, which is all Dovecot compares), fsyncs, renames over `shadow`
-    /// and fsyncs the directory.
+    /// seconds, which is all Dovecot compares), fsyncs and renames over
+    /// `shadow`. The caller then syncs the directory ([`DomainDir::sync`]).
     fn commit(mut self, original: &Stat) -> Result<(), Error> {
         let written = rfs::fstat(&self.file).map_err(|err| self.error("examining", err))?;
         if written.st_mtime <= original.st_mtime {
@@ -404,14 +412,7 @@ impl<'d> TempFile<'d> {
             )
         })?;
         self.committed = true;
-        // The new file is in place; if this fails the change may not survive a
-        // power loss, which the caller must hear about.
-        rfs::fsync(&self.dir.fd).map_err(|err| {
-            Error::io(
-                format_args!("syncing the directory {}", self.dir.path.display()),
-                err,
-            )
-        })
+        Ok(())
     }
 }
 
