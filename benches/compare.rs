@@ -6,8 +6,8 @@
 //!
 //!   cargo bench --bench compare            full run (several minutes)
 //!   cargo bench --bench compare -- quick   smoke run: small sizes, 2 rounds
-//!   cargo bench --bench compare -- verify  only the named sections (hash,
-//!                                          change, verify, contention, memory, peers)
+//!   cargo bench --bench compare -- verify  only the named sections (hash, change,
+//!                                          growth, verify, contention, memory, peers)
 
 use std::ffi::{c_char, CStr, CString};
 use std::fs::{self, File};
@@ -197,6 +197,53 @@ fn end_to_end(bench: &Bench) {
                 floor_rewrite(&path);
             },
         );
+    }
+}
+
+/// What a change costs besides its hash, by file size, next to the floor
+/// for the same file: a change, a bare hash and the floor timed in the same
+/// rounds. The µs per MiB (above the 10-account domain) staying flat as the
+/// file grows is linear growth.
+fn growth(bench: &Bench) {
+    let sizes: &[usize] = if bench.quick {
+        &[10, 1_000]
+    } else {
+        &[10, 1_000, 10_000, 100_000]
+    };
+    println!("\n| accounts | change − hash, µs | floor, µs | change − hash, µs per MiB | floor, µs per MiB |");
+    println!("|---|---|---|---|---|");
+    let root = bench.scratch.path().join("growth");
+    let config = config(&root);
+    let mut base = None;
+    for &accounts in sizes {
+        let domain = format!("g{accounts}.example");
+        let path = write_domain(&root, &domain, accounts);
+        let user = format!("user{}", accounts / 2);
+        let ops = if bench.quick { 3 } else { 10 };
+        let (mut ours, mut floor) = (vec![], vec![]);
+        for _ in 0..bench.rounds {
+            let change = time(ops, || {
+                config.change(&domain, &user, "n3w-Secret!").unwrap()
+            });
+            let hash = time(ops, || {
+                passwdpop::sha512_crypt("n3w-Secret!", ROUNDS).unwrap();
+            });
+            ours.push(per_op(change.saturating_sub(hash), ops));
+            floor.push(per_op(time(ops, || floor_rewrite(&path)), ops));
+        }
+        let (ours, floor) = (summary(ours).0, summary(floor).0);
+        let mib = fs::metadata(&path).unwrap().len() as f64 / (1 << 20) as f64;
+        let (ours_base, floor_base) = *base.get_or_insert((ours, floor));
+        let per_mib = if accounts > 10 {
+            format!(
+                "{:.0} | {:.0}",
+                (ours - ours_base) / mib,
+                (floor - floor_base) / mib
+            )
+        } else {
+            "— | —".to_owned()
+        };
+        println!("| {accounts} ({mib:.2} MiB) | {ours:.0} | {floor:.0} | {per_mib} |");
     }
 }
 
@@ -502,9 +549,10 @@ fn main() {
     };
     println!("| comparison | ours µs/op | theirs µs/op | ratio (median) | range |");
     println!("|---|---|---|---|---|");
-    let sections: [Section; 6] = [
+    let sections: [Section; 7] = [
         ("hash", hash),
         ("change", end_to_end),
+        ("growth", growth),
         ("verify", verify),
         ("contention", contention),
         ("memory", memory),
