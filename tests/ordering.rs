@@ -1,6 +1,7 @@
 //! The order of system calls that makes a change survive a power loss:
-//! create temp → owner and mode → write → fsync(temp) → rename → fsync(dir),
-//! read off a real run under strace.
+//! create temp → owner and mode → write → fsync(temp) → rename → unlock →
+//! fsync(dir) (the next writer need not wait for it), read off a real run
+//! under strace.
 
 mod common;
 
@@ -19,7 +20,7 @@ fn position(trace: &[String], parts: &[&str]) -> usize {
 }
 
 #[test]
-fn temp_file_is_complete_and_synced_before_the_rename_and_the_directory_after() {
+fn temp_file_is_complete_and_synced_before_the_rename_and_the_directory_after_the_unlock() {
     let fx = Fixture::new();
     fx.domain("example.com", b"bob:old:19000:0:99999:7:::\nalice:x:1\n");
     let trace_file = fx.root.with_file_name("trace");
@@ -70,6 +71,7 @@ fn temp_file_is_complete_and_synced_before_the_rename_and_the_directory_after() 
         .unwrap()
         .trim()
         .to_owned();
+    let unlock = position(&trace, &["flock(", "LOCK_UN"]);
     let sync_dir = position(&trace, &[&format!("fsync({dir_fd})")]);
     let order = [
         create,
@@ -78,6 +80,7 @@ fn temp_file_is_complete_and_synced_before_the_rename_and_the_directory_after() 
         first_write,
         sync_temp,
         rename,
+        unlock,
         sync_dir,
     ];
     assert!(
