@@ -312,6 +312,46 @@ fn verify(bench: &Bench) {
                 crypt_r(&password, &setting, &mut data);
             },
         );
+        // The search done the plain way: memchr for each line start, then
+        // compare the start of the line with `user:`, folding case.
+        let prefix = format!("{user}:");
+        compare(
+            bench,
+            &format!(
+                "verify, {accounts} accounts: `passwdpop_verify` vs a memchr-per-line reader + `crypt_r`"
+            ),
+            ops,
+            || config.verify(&domain, &user, "n3w-Secret!").unwrap(),
+            || {
+                assert!(line_by_line_find(&path, prefix.as_bytes(), &mut buffer));
+                crypt_r(&password, &setting, &mut data);
+            },
+        );
+    }
+}
+
+/// Whether a line of the file starts with `prefix` (ASCII case folded),
+/// read through `buffer` one line start at a time.
+fn line_by_line_find(path: &Path, prefix: &[u8], buffer: &mut [u8]) -> bool {
+    let mut file = File::open(path).unwrap();
+    let mut carried = 0;
+    loop {
+        let read = file.read(&mut buffer[carried..]).unwrap();
+        if read == 0 {
+            return false;
+        }
+        let filled = carried + read;
+        let complete = memchr::memrchr(b'\n', &buffer[..filled]).map_or(0, |at| at + 1);
+        let lines = &buffer[..complete];
+        let starts = std::iter::once(0).chain(memchr::memchr_iter(b'\n', lines).map(|at| at + 1));
+        for start in starts {
+            let line = &lines[start.min(complete)..];
+            if line.len() >= prefix.len() && line[..prefix.len()].eq_ignore_ascii_case(prefix) {
+                return true;
+            }
+        }
+        buffer.copy_within(complete..filled, 0);
+        carried = filled - complete;
     }
 }
 

@@ -108,7 +108,8 @@ impl Iterator for Entries<'_> {
 
 impl Entries<'_> {
     /// The offset, at or after `from`, of the next newline that may be
-    /// followed by an entry for the user.
+    /// followed by an entry for the user; in the folded buffer, possibly of
+    /// a byte that folds like a newline (`*`), which the caller drops.
     fn next_newline(&self, from: usize) -> Option<usize> {
         let rest = self.lines.get(from..)?;
         let found = match self.method {
@@ -317,6 +318,45 @@ mod tests {
                 "{user:?} in {}",
                 lines.escape_ascii()
             );
+        }
+    }
+
+    #[test]
+    fn finds_an_entry_at_every_distance_from_the_buffer_ends() {
+        // The vector searches need a minimum haystack (their vector width
+        // plus the anchor's index) and hand shorter tails to memchr: put the
+        // entry at the very end and at the very start of buffers of every
+        // length, for anchors on both sides of those widths.
+        let mut users: Vec<String> = ["1", "*", "a1", "1a", "ab"].map(String::from).to_vec();
+        for len in [15, 16, 17, 31, 32, 33, 63, 64] {
+            users.push(format!("{}1", "a".repeat(len - 1)));
+            users.push(format!("1{}", "a".repeat(len - 1)));
+            users.push("a".repeat(len));
+        }
+        for user in &users {
+            let mut finder = EntryFinder::new(user);
+            for filler in 0..150 {
+                for ending in [&b""[..], b"\n", b"\r", b"\r\n", b":x", b":x\n"] {
+                    for separator in [&b"\n"[..], b"\r\n", b"*"] {
+                        let mut last = vec![b'x'; filler];
+                        last.extend_from_slice(separator);
+                        last.extend_from_slice(user.as_bytes());
+                        last.extend_from_slice(ending);
+                        let expected: &[usize] = if separator.ends_with(b"\n") {
+                            &[filler + separator.len()]
+                        } else {
+                            &[]
+                        };
+                        let found: Vec<usize> = finder.entries(&last).collect();
+                        assert_eq!(found, expected, "{user:?} in {}", last.escape_ascii());
+                    }
+                }
+                let mut first = user.as_bytes().to_vec();
+                first.extend_from_slice(b":x\n");
+                first.extend(std::iter::repeat_n(b'\n', filler));
+                let found: Vec<usize> = finder.entries(&first).collect();
+                assert_eq!(found, [0], "{user:?} in {}", first.escape_ascii());
+            }
         }
     }
 }

@@ -341,19 +341,31 @@ mod tests {
         }
     }
 
-    /// A reader whose reads return at most so many bytes, as reads may,
-    /// and report one interruption first.
-    struct Trickle<'a>(&'a [u8], usize);
+    /// A reader whose reads return at most `most` bytes, as reads may, and
+    /// whose first read is interrupted (EINTR), which must be retried.
+    struct Trickle<'a> {
+        rest: &'a [u8],
+        most: usize,
+        interrupted: bool,
+    }
+
+    fn trickle(input: &[u8], most: usize) -> Trickle<'_> {
+        Trickle {
+            rest: input,
+            most,
+            interrupted: false,
+        }
+    }
 
     impl Read for Trickle<'_> {
         fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
-            if self.1 == usize::MAX {
-                self.1 = self.0.len().max(1);
+            if !self.interrupted {
+                self.interrupted = true;
                 return Err(io::ErrorKind::Interrupted.into());
             }
-            let len = buffer.len().min(self.1).min(self.0.len());
-            buffer[..len].copy_from_slice(&self.0[..len]);
-            self.0 = &self.0[len..];
+            let len = buffer.len().min(self.most).min(self.rest.len());
+            buffer[..len].copy_from_slice(&self.rest[..len]);
+            self.rest = &self.rest[len..];
             Ok(len)
         }
     }
@@ -371,14 +383,14 @@ mod tests {
         for capacity in 1..input.len() + 2 {
             for reads_of in [1, 2, 7, input.len()] {
                 let mut output = Vec::new();
-                let reader = Trickle(input, reads_of);
+                let reader = trickle(input, reads_of);
                 assert_eq!(
                     rewrite_buffered(reader, capacity, &mut output, "bob", &replacement).unwrap(),
                     Matches::One
                 );
                 assert_eq!(output, expected, "capacity {capacity}, reads of {reads_of}");
                 for user in ["carol", "alice", "bob"] {
-                    let reader = Trickle(input, reads_of);
+                    let reader = trickle(input, reads_of);
                     assert!(
                         find_hash_buffered(reader, capacity, user)
                             .unwrap()
@@ -484,10 +496,16 @@ mod tests {
                     .to_vec()
             });
             for capacity in [1, 2, 3, 5, 8, 64, 4096] {
+                let reads_of = 1 + (next() % 64) as usize;
                 let mut output = Vec::new();
-                let matches =
-                    rewrite_buffered(&input[..], capacity, &mut output, user, &replacement)
-                        .unwrap();
+                let matches = rewrite_buffered(
+                    trickle(&input, reads_of),
+                    capacity,
+                    &mut output,
+                    user,
+                    &replacement,
+                )
+                .unwrap();
                 assert_eq!(
                     matches,
                     expected_matches,

@@ -256,8 +256,9 @@ pub fn replace_hash(
     // takes milliseconds for a large file, so it happens after the unlock.
     drop(old_file);
     // The rename is made durable after the unlock, so that the next writer
-    // need not wait for it: a later writer builds on the new file and syncs
-    // the directory itself, and no caller hears of success before its sync.
+    // need not wait for it. No caller hears of success before its own sync,
+    // and whatever rename that sync makes durable is ours or a later one,
+    // whose file was read from ours under the lock and synced before it.
     dir.sync()
 }
 

@@ -17,8 +17,10 @@ use libfuzzer_sys::fuzz_target;
 use passwdpop::Layout;
 
 /// A local part, the same in another case as a full address, a second
-/// user, a name with the punctuation a user may hold, and names with `*`,
-/// which folds like a newline in the library's search.
+/// user, a name with the punctuation a user may hold, and names with `*`.
+/// Names of letters only take the library's folded search (where `*` would
+/// fold like a newline); the others its pair search on a newline and a
+/// byte that is the same in every case.
 const USERS: [&str; 6] = ["bob", "BOB@example.com", "alice", "b.o-b+1", "*", "a*b"];
 
 fuzz_target!(|data: &[u8]| {
