@@ -412,8 +412,55 @@ fn peers(bench: &Bench) {
                 || run(hash_alone),
                 || run(peer),
             );
+            let pairs = if bench.quick { 3 } else { 50 };
+            let sed = |user: &str| mkpasswd.replace("user500", user);
+            let ours = |user: &str| ours.replace("user500", user);
+            println!(
+                "| lost updates, two changes to two users of one domain started at once, {pairs} times: mkpasswd + sed -i {} of {}, CLI {} of {} | | | | |",
+                lost_updates(&path, pairs, sed),
+                2 * pairs,
+                lost_updates(&path, pairs, ours),
+                2 * pairs,
+            );
         }
     }
+}
+
+/// Starts the scripts for `user100` and `user200` at once, `pairs` times,
+/// and counts the changes that did not reach the file. Every change draws a
+/// new salt, so a change that arrived always alters its line.
+fn lost_updates(path: &Path, pairs: usize, script: impl Fn(&str) -> String) -> usize {
+    const USERS: [&str; 2] = ["user100", "user200"];
+    let entry = |text: &str, user: &str| {
+        let prefix = format!("{user}:");
+        text.lines()
+            .find(|line| line.starts_with(&prefix))
+            .unwrap()
+            .to_owned()
+    };
+    let mut lost = 0;
+    for _ in 0..pairs {
+        let before = fs::read_to_string(path).unwrap();
+        let children: Vec<_> = USERS
+            .iter()
+            .map(|user| {
+                Command::new("sh")
+                    .args(["-c", &script(user)])
+                    .stdout(Stdio::null())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for mut child in children {
+            assert!(child.wait().unwrap().success());
+        }
+        let after = fs::read_to_string(path).unwrap();
+        lost += USERS
+            .iter()
+            .filter(|user| entry(&before, user) == entry(&after, user))
+            .count();
+    }
+    lost
 }
 
 /// Worker processes for the contention measurement: `bench worker change
