@@ -30,22 +30,44 @@ extern "C" {
     ) -> *mut c_char;
 }
 
-/// libxcrypt's crypt, what Exim, Dovecot and mkpasswd call.
-fn crypt_r(password: &CStr, setting: &CStr, data: &mut [u8]) -> String {
-    // SAFETY: NUL-terminated inputs; `data` is a zeroed buffer of the given size.
-    let out = unsafe {
-        crypt_rn(
-            password.as_ptr(),
-            setting.as_ptr(),
-            data.as_mut_ptr(),
-            data.len() as i32,
-        )
-    };
-    assert!(!out.is_null());
-    // SAFETY: crypt_rn returned a NUL-terminated string inside `data`.
-    unsafe { CStr::from_ptr(out) }
-        .to_string_lossy()
-        .into_owned()
+/// The password every side hashes.
+const PASSWORD: &str = "n3w-Secret!";
+/// A `$6$` setting at [`ROUNDS`] rounds with a 16-character salt.
+const SETTING: &str = "$6$rounds=5000$abcdefghijklmnop";
+
+/// libxcrypt's crypt, what Exim, Dovecot and mkpasswd call: [`PASSWORD`]
+/// under one setting, in a work area of its own.
+struct Crypt {
+    password: CString,
+    setting: CString,
+    data: Vec<u8>,
+}
+
+impl Crypt {
+    fn new(setting: &str) -> Crypt {
+        Crypt {
+            password: CString::new(PASSWORD).unwrap(),
+            setting: CString::new(setting).unwrap(),
+            data: vec![0u8; 32 * 1024],
+        }
+    }
+
+    fn hash(&mut self) -> String {
+        // SAFETY: NUL-terminated inputs; `data` is a buffer of the given size.
+        let out = unsafe {
+            crypt_rn(
+                self.password.as_ptr(),
+                self.setting.as_ptr(),
+                self.data.as_mut_ptr(),
+                self.data.len() as i32,
+            )
+        };
+        assert!(!out.is_null());
+        // SAFETY: crypt_rn returned a NUL-terminated string inside `data`.
+        unsafe { CStr::from_ptr(out) }
+            .to_string_lossy()
+            .into_owned()
+    }
 }
 
 /// A named part of the run, selectable on the command line.
@@ -162,9 +184,7 @@ fn config(root: &Path) -> Config {
 }
 
 fn hash(bench: &Bench) {
-    let password = CString::new("n3w-Secret!").unwrap();
-    let setting = CString::new("$6$rounds=5000$abcdefghijklmnop").unwrap();
-    let mut data = vec![0u8; 32 * 1024];
+    let mut crypt = Crypt::new(SETTING);
     // Many short rounds: a neighbour's burst then spoils a few rounds, not the median.
     let ops = if bench.quick { 5 } else { 20 };
     compare_in_rounds(
@@ -172,18 +192,16 @@ fn hash(bench: &Bench) {
         "SHA512-crypt, 5000 rounds: `sha512_crypt` vs `crypt_r`",
         ops,
         || {
-            passwdpop::sha512_crypt("n3w-Secret!", ROUNDS).unwrap();
+            passwdpop::sha512_crypt(PASSWORD, ROUNDS).unwrap();
         },
         || {
-            crypt_r(&password, &setting, &mut data);
+            crypt.hash();
         },
     );
 }
 
 fn end_to_end(bench: &Bench) {
-    let password = CString::new("n3w-Secret!").unwrap();
-    let setting = CString::new("$6$rounds=5000$abcdefghijklmnop").unwrap();
-    let mut data = vec![0u8; 32 * 1024];
+    let mut crypt = Crypt::new(SETTING);
     let sizes: &[usize] = if bench.quick {
         &[10, 1_000]
     } else {
@@ -202,9 +220,9 @@ fn end_to_end(bench: &Bench) {
             bench,
             &format!("change, {accounts} accounts: `passwdpop_change` vs `crypt_r` + floor"),
             ops,
-            || config.change(&domain, &user, "n3w-Secret!").unwrap(),
+            || config.change(&domain, &user, PASSWORD).unwrap(),
             || {
-                crypt_r(&password, &setting, &mut data);
+                crypt.hash();
                 floor_rewrite(&path);
             },
         );
@@ -233,11 +251,9 @@ fn growth(bench: &Bench) {
         let ops = if bench.quick { 3 } else { 10 };
         let (mut ours, mut floor) = (vec![], vec![]);
         for _ in 0..bench.rounds {
-            let change = time(ops, || {
-                config.change(&domain, &user, "n3w-Secret!").unwrap()
-            });
+            let change = time(ops, || config.change(&domain, &user, PASSWORD).unwrap());
             let hash = time(ops, || {
-                passwdpop::sha512_crypt("n3w-Secret!", ROUNDS).unwrap();
+                passwdpop::sha512_crypt(PASSWORD, ROUNDS).unwrap();
             });
             ours.push(per_op(change.saturating_sub(hash), ops));
             floor.push(per_op(time(ops, || floor_rewrite(&path)), ops));
@@ -259,8 +275,6 @@ fn growth(bench: &Bench) {
 }
 
 fn verify(bench: &Bench) {
-    let password = CString::new("n3w-Secret!").unwrap();
-    let mut data = vec![0u8; 32 * 1024];
     // The `user<n>` names hold digits, which the library's pair search
     // anchors on; a name of letters only takes its folded search.
     let cases: &[(usize, Option<&str>)] = if bench.quick {
@@ -291,21 +305,21 @@ fn verify(bench: &Bench) {
             Some(name) => format!("{accounts} accounts, user `{name}`"),
             None => format!("{accounts} accounts"),
         };
-        config.change(&domain, &user, "n3w-Secret!").unwrap();
+        config.change(&domain, &user, PASSWORD).unwrap();
         let stored = fs::read_to_string(root.join(&domain).join("shadow")).unwrap();
         let line = stored
             .lines()
             .find(|l| l.starts_with(&format!("{user}:")))
             .unwrap();
-        let setting = CString::new(line.split(':').nth(1).unwrap()).unwrap();
+        let mut crypt = Crypt::new(line.split(':').nth(1).unwrap());
         let ops = if bench.quick { 3 } else { 30 };
         compare(
             bench,
             &format!("verify, {label}, user in the middle: `passwdpop_verify` vs `crypt_r`"),
             ops,
-            || config.verify(&domain, &user, "n3w-Secret!").unwrap(),
+            || config.verify(&domain, &user, PASSWORD).unwrap(),
             || {
-                crypt_r(&password, &setting, &mut data);
+                crypt.hash();
             },
         );
         // What any verifier without an index or a mapping must do: read the
@@ -318,14 +332,14 @@ fn verify(bench: &Bench) {
                 "verify, {label}: `passwdpop_verify` vs reading up to the user's line + `crypt_r`"
             ),
             ops,
-            || config.verify(&domain, &user, "n3w-Secret!").unwrap(),
+            || config.verify(&domain, &user, PASSWORD).unwrap(),
             || {
                 let mut file = File::open(&path).unwrap();
                 let mut read = 0;
                 while read < line_end {
                     read += file.read(&mut buffer).unwrap();
                 }
-                crypt_r(&password, &setting, &mut data);
+                crypt.hash();
             },
         );
         // The search done the plain way: memchr for each line start, then
@@ -335,10 +349,10 @@ fn verify(bench: &Bench) {
             bench,
             &format!("verify, {label}: `passwdpop_verify` vs a memchr-per-line reader + `crypt_r`"),
             ops,
-            || config.verify(&domain, &user, "n3w-Secret!").unwrap(),
+            || config.verify(&domain, &user, PASSWORD).unwrap(),
             || {
                 assert!(line_by_line_find(&path, prefix.as_bytes(), &mut buffer));
-                crypt_r(&password, &setting, &mut data);
+                crypt.hash();
             },
         );
     }
@@ -478,7 +492,7 @@ fn lost_updates(path: &Path, pairs: usize, script: impl Fn(&str) -> String) -> u
 }
 
 /// Worker processes for the contention measurement: `bench worker change
-/// ROOT N` or `bench worker crypt N`.
+/// ROOT N`, `bench worker crypt N` or `bench worker floor ROOT N`.
 fn worker(args: &[String]) {
     match args {
         [kind, root, count] if kind == "change" => {
@@ -486,26 +500,20 @@ fn worker(args: &[String]) {
             let pid = std::process::id();
             for n in 0..count.parse::<usize>().unwrap() {
                 let user = format!("user{}", (pid as usize + n) % 1000);
-                config
-                    .change("contention.example", user, "n3w-Secret!")
-                    .unwrap();
+                config.change("contention.example", user, PASSWORD).unwrap();
             }
         }
         [kind, count] if kind == "crypt" => {
-            let password = CString::new("n3w-Secret!").unwrap();
-            let setting = CString::new("$6$rounds=5000$abcdefghijklmnop").unwrap();
-            let mut data = vec![0u8; 32 * 1024];
+            let mut crypt = Crypt::new(SETTING);
             for _ in 0..count.parse::<usize>().unwrap() {
-                crypt_r(&password, &setting, &mut data);
+                crypt.hash();
             }
         }
         [kind, root, count] if kind == "floor" => {
             let dir = Path::new(root).join("contention.example");
-            let password = CString::new("n3w-Secret!").unwrap();
-            let setting = CString::new("$6$rounds=5000$abcdefghijklmnop").unwrap();
-            let mut data = vec![0u8; 32 * 1024];
+            let mut crypt = Crypt::new(SETTING);
             for _ in 0..count.parse::<usize>().unwrap() {
-                crypt_r(&password, &setting, &mut data);
+                crypt.hash();
                 let lock = File::open(&dir).unwrap();
                 lock.lock().unwrap();
                 floor_rewrite(&dir.join("shadow"));
@@ -539,7 +547,7 @@ fn contention(bench: &Bench) {
         root.display().to_string(),
         count.to_string(),
     ];
-    let crypt = ["crypt".to_string(), count.to_string()];
+    let bare_crypt = ["crypt".to_string(), count.to_string()];
     // The least a locked writer does: `crypt_r`, a blocking flock, the floor.
     let floor = [
         "floor".to_string(),
@@ -550,9 +558,9 @@ fn contention(bench: &Bench) {
     // Many short rounds: a neighbour's burst then spoils a few rounds, not the median.
     let (mut ours, mut least) = (vec![], vec![]);
     for _ in 0..bench.rounds * 3 {
-        let crypt = (scaling(&crypt) + scaling(&crypt)) / 2.0;
-        ours.push(scaling(&change) / crypt);
-        least.push(scaling(&floor) / crypt);
+        let crypt_scaling = (scaling(&bare_crypt) + scaling(&bare_crypt)) / 2.0;
+        ours.push(scaling(&change) / crypt_scaling);
+        least.push(scaling(&floor) / crypt_scaling);
     }
     let (ratio, low, high) = summary(ours);
     println!("| contention: 2 processes vs 1, throughput ratio ÷ the same for `crypt_r` | | | **{ratio:.2}** | {low:.2}–{high:.2} |");
@@ -566,11 +574,7 @@ fn contention(bench: &Bench) {
     let ops = if bench.quick { 20 } else { 200 };
     for n in 0..ops {
         config
-            .change(
-                "contention.example",
-                format!("user{}", n % 1000),
-                "n3w-Secret!",
-            )
+            .change("contention.example", format!("user{}", n % 1000), PASSWORD)
             .unwrap();
     }
     let mut held = watcher.stop();
