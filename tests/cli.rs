@@ -663,3 +663,93 @@ fn labels_this_process_may_not_set_do_not_stop_a_change() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(verifies(&fx, "sales", b"label-pw"));
 }
+
+/// Messages are made only from values that are not the password, so a short
+/// or common password leaves them whole: nothing in them is masked.
+#[test]
+fn messages_are_whole_whatever_the_password() {
+    let fx = fixture();
+    #[rustfmt::skip]
+    let cases: &[(&str, &str, &str, i32, &str)] = &[
+        // email, password, domain, exit, the exact message
+        ("nosuch", "o", "example.com", 7, "no account 'nosuch' in example.com"),
+        ("carol", "example", "example.com", 7, "no account 'carol' in example.com"),
+        ("carol", "com", "example.com", 7, "no account 'carol' in example.com"),
+        ("carol", "a", "example.com", 7, "no account 'carol' in example.com"),
+        ("carol", "carol", "example.com", 7, "no account 'carol' in example.com"),
+        ("info", "a", "exam_ple.com", 2,
+         "invalid domain 'exam_ple.com': only letters, digits, '-' and '.' are allowed (IDNs in their xn-- form)"),
+        ("sales", "o", "example.com", 0, "password changed for sales@example.com"),
+        ("sales", "sales", "example.com", 0, "password changed for sales@example.com"),
+        ("info", "example", "example.com", 0, "password changed for info@example.com"),
+    ];
+    for &(email, password, domain, code, message) in cases {
+        for output in ["text", "json"] {
+            let words = [
+                format!("domain={domain}"),
+                format!("email={email}"),
+                format!("password={password}"),
+            ];
+            let mut args = vec!["--output", output];
+            args.extend(words.iter().map(String::as_str));
+            let out = run(&fx, &args, b"");
+            assert_eq!(out.status.code(), Some(code), "{args:?}");
+            let shown = match (output, code) {
+                ("json", _) => {
+                    let document: Value = serde_json::from_slice(&out.stdout).unwrap();
+                    let reason = &document["cpanelresult"]["data"][0]["reason"];
+                    reason.as_str().unwrap().to_owned()
+                }
+                (_, 0) => text(&out.stdout),
+                _ => text(&out.stderr),
+            };
+            let expected = match (output, code) {
+                ("json", 0) => String::new(),
+                ("json", _) => message.to_owned(),
+                (_, 0) => format!("{message}\n"),
+                _ => format!("passwdpop: {message}\n"),
+            };
+            assert_eq!(shown, expected, "{args:?}");
+            assert!(!shown.contains("redacted"), "{args:?}: {shown}");
+        }
+        if code == 0 {
+            assert!(verifies(&fx, email, password.as_bytes()));
+        }
+    }
+}
+
+/// A value that holds `password=` is a misplaced password word: refused as a
+/// usage error that never shows it.
+#[test]
+fn a_value_holding_a_password_word_is_refused_unshown() {
+    let fx = fixture();
+    let word = format!("password={SECRET}");
+    let email_word = format!("email=password%3D{SECRET}");
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec![
+                "--root",
+                &word,
+                "--domain",
+                "example.com",
+                "--email",
+                "sales",
+            ],
+            "--root",
+        ),
+        (vec!["--domain", &word, "--email", "sales"], "--domain"),
+        (vec!["--domain", "example.com", "--email", &word], "--email"),
+        (vec!["domain=example.com", &email_word], "'email'"),
+    ];
+    for (args, named) in cases {
+        let out = run_with(&args, b"pw\n", &[]);
+        assert_eq!(out.status.code(), Some(64), "{args:?}");
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.contains(named) && stderr.contains("not shown"),
+            "{stderr}"
+        );
+        assert_no_secret(&out, SECRET);
+    }
+    assert_eq!(fx.read("example.com"), SAMPLE);
+}

@@ -8,7 +8,7 @@ use clap::{Parser, ValueEnum};
 use passwdpop::{Config, Layout, Status};
 use zeroize::Zeroizing;
 
-use crate::report::{Failure, Output, Secrets};
+use crate::report::{Failure, Output};
 
 const AFTER_HELP: &str = "\
 The password is read from standard input (its first line; a trailing LF or
@@ -150,8 +150,34 @@ pub fn wants_json(args: &[OsString]) -> bool {
     json
 }
 
+/// The marker of cpapi2's password word. An argument holding it anywhere is
+/// taken to hold a password, wherever it stands.
+const PASSWORD_WORD: &[u8] = b"password=";
+
+/// Whether any argument may hold a password: one with `password=` in it, or
+/// a value given to `--password-fd` that is not a number, or a value glued
+/// to `--password-stdin-raw` (which takes none).
+pub fn holds_password(args: &[OsString]) -> bool {
+    let args: Vec<&[u8]> = args.iter().map(|arg| arg.as_bytes()).collect();
+    args.iter().enumerate().any(|(index, arg)| {
+        let numeric = |value: &[u8]| value.iter().all(u8::is_ascii_digit);
+        contains(arg, PASSWORD_WORD)
+            || arg.starts_with(b"--password-stdin-raw=")
+            || arg
+                .strip_prefix(b"--password-fd=")
+                .is_some_and(|value| !numeric(value))
+            || (*arg == b"--password-fd" && args.get(index + 1).is_some_and(|next| !numeric(next)))
+    })
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|window| window == needle)
+}
+
 /// Parses the arguments. `Err(Ok(text))` is `--help` or `--version` output.
-pub fn parse(args: &[OsString], secrets: &Secrets) -> Result<Request, Result<String, Failure>> {
+pub fn parse(args: &[OsString]) -> Result<Request, Result<String, Failure>> {
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(err) => {
@@ -159,7 +185,7 @@ pub fn parse(args: &[OsString], secrets: &Secrets) -> Result<Request, Result<Str
             // clap quotes the offending value, and strips escape sequences
             // from it as it does: with a password on the line, say which
             // argument is wrong but never what it holds.
-            let text = if secrets.is_empty() {
+            let text = if !holds_password(args) {
                 err.render().to_string()
             } else {
                 value_free_message(&err)
@@ -175,6 +201,7 @@ pub fn parse(args: &[OsString], secrets: &Secrets) -> Result<Request, Result<Str
 
 impl Cli {
     fn into_request(self) -> Result<Request, Failure> {
+        self.refuse_misplaced_password()?;
         let words = Words::parse(&self.words)?;
         let domain = one_of("domain", words.domain, self.domain.map(into_bytes))?;
         let email = one_of("email", words.email, self.email.map(into_bytes))?;
@@ -218,6 +245,29 @@ impl Cli {
             config,
             output: self.output,
         })
+    }
+}
+
+impl Cli {
+    /// A value that holds `password=` is a password word in the wrong place
+    /// (`--root password=x`, `email=password=x`): refused here, so that no
+    /// message is ever made from it.
+    fn refuse_misplaced_password(&self) -> Result<(), Failure> {
+        let flags = [
+            ("--domain", self.domain.as_deref()),
+            ("--email", self.email.as_deref()),
+            ("--user", self.user.as_deref()),
+            ("--root", self.root.as_deref().map(|root| root.as_os_str())),
+        ];
+        for (flag, value) in flags {
+            if value.is_some_and(|value| contains(value.as_bytes(), PASSWORD_WORD)) {
+                return Err(usage(format!(
+                    "the value of {flag} holds '{}' (a misplaced password?); it is not shown",
+                    String::from_utf8_lossy(PASSWORD_WORD)
+                )));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -322,6 +372,11 @@ impl Words {
             }
             let decoded = percent_decode(value)
                 .map_err(|why| usage(format!("the value of '{key_name}' {why}")))?;
+            if key != b"password" && contains(&decoded, PASSWORD_WORD) {
+                return Err(usage(format!(
+                    "the value of '{key_name}' holds 'password=' (a misplaced password?); it is not shown"
+                )));
+            }
             match key {
                 b"domain" => parsed.domain = Some(decoded.to_vec()),
                 b"email" => parsed.email = Some(decoded.to_vec()),

@@ -8,26 +8,25 @@ mod report;
 use std::ffi::OsString;
 use std::process::ExitCode;
 
-use report::{report, Failure, Output, Secrets, Success};
+use report::{report, Failure, Output, Success};
 
 fn main() -> ExitCode {
     let args: Vec<OsString> = std::env::args_os().collect();
-    let secrets = Secrets::from_args(&args);
     let fallback_output = if args::wants_json(&args) {
         Output::Json
     } else {
         Output::Text
     };
-    let request = match args::parse(&args, &secrets) {
+    let request = match args::parse(&args) {
         Ok(request) => request,
         Err(Ok(help_or_version)) => {
             let _ = std::io::Write::write_all(&mut std::io::stdout(), help_or_version.as_bytes());
             return ExitCode::SUCCESS;
         }
-        Err(Err(failure)) => return report(Err(failure), fallback_output, &secrets),
+        Err(Err(failure)) => return report(Err(failure), fallback_output),
     };
     let output = request.output;
-    report(run(request), output, &secrets)
+    report(run(request), output)
 }
 
 fn run(request: args::Request) -> Result<Success, Failure> {

@@ -1,6 +1,5 @@
 //! What the command prints, and its exit status.
 
-use std::ffi::OsString;
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -52,68 +51,6 @@ fn status_exit_code(status: Status) -> u8 {
     u8::try_from(status.code()).expect("status codes are small")
 }
 
-/// Everything on the command line that may be a password: what follows
-/// `password=` in any argument, and values given to the password flags.
-/// Every message is cleaned of them before it is shown, whatever produced it
-/// (clap quotes the word it stumbles on; `--root password=x` shows the path).
-pub struct Secrets(Vec<String>);
-
-impl Secrets {
-    pub fn from_args(args: &[OsString]) -> Secrets {
-        let args: Vec<String> = args
-            .iter()
-            .map(|arg| arg.to_string_lossy().into_owned())
-            .collect();
-        let mut found = Vec::new();
-        for (index, arg) in args.iter().enumerate() {
-            if let Some(at) = arg.find("password=") {
-                found.push(arg[at + "password=".len()..].to_owned());
-            }
-            for flag in ["--password-fd", "--password-stdin-raw"] {
-                if let Some(value) = arg
-                    .strip_prefix(flag)
-                    .and_then(|rest| rest.strip_prefix('='))
-                {
-                    found.push(value.to_owned());
-                }
-            }
-            if arg == "--password-fd" {
-                let value = args
-                    .get(index + 1)
-                    .filter(|v| !v.bytes().all(|b| b.is_ascii_digit()));
-                found.extend(value.cloned());
-            }
-        }
-        // Also the forms a message may show them in: escaped, or with the
-        // control characters a terminal-minded formatter drops.
-        let mut secrets = Vec::new();
-        for secret in found.into_iter().filter(|secret| !secret.is_empty()) {
-            let without_controls: String = secret.chars().filter(|c| !c.is_control()).collect();
-            let debug = format!("{secret:?}");
-            secrets.push(debug[1..debug.len() - 1].to_owned());
-            secrets.push(secret.escape_default().to_string());
-            secrets.push(without_controls);
-            secrets.push(secret);
-        }
-        secrets.retain(|secret| !secret.is_empty());
-        // Longest first, so that a shorter form does not break up a longer one.
-        secrets.sort_by_key(|secret| std::cmp::Reverse(secret.len()));
-        Secrets(secrets)
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    fn redact(&self, message: &str) -> String {
-        let mut message = message.to_owned();
-        for secret in &self.0 {
-            message = message.replace(secret.as_str(), "<redacted>");
-        }
-        message
-    }
-}
-
 /// What succeeded, for the one line of text output.
 pub struct Success {
     pub verified: bool,
@@ -123,15 +60,12 @@ pub struct Success {
 /// Prints the outcome and returns the exit status. A result that cannot be
 /// printed (stdout closed or full) does not change the exit status: the
 /// password was changed, or not, all the same.
-pub fn report(outcome: Result<Success, Failure>, output: Output, secrets: &Secrets) -> ExitCode {
-    let message = outcome
-        .as_ref()
-        .err()
-        .map(|failure| secrets.redact(failure.message()));
+pub fn report(outcome: Result<Success, Failure>, output: Output) -> ExitCode {
+    let message = outcome.as_ref().err().map(|failure| failure.message());
     let printed = match output {
         Output::Json => {
             let (result, reason) = match &message {
-                None => (1, String::new()),
+                None => (1, ""),
                 Some(message) => (0, one_line(message)),
             };
             let document = json!({
@@ -183,7 +117,7 @@ pub fn report(outcome: Result<Success, Failure>, output: Output, secrets: &Secre
 }
 
 /// clap's messages span lines (usage, hints); a JSON reason is the first.
-fn one_line(message: &str) -> String {
+fn one_line(message: &str) -> &str {
     let first = message.lines().next().unwrap_or_default();
-    first.strip_prefix("error: ").unwrap_or(first).to_owned()
+    first.strip_prefix("error: ").unwrap_or(first)
 }
