@@ -46,6 +46,10 @@ my @PROTOTYPES = (
     [passwdpop_version => 'version', [], 'string'],
 );
 
+# The C functions this binding calls, as [name, ...] (the suite compares
+# them with the header).
+sub prototypes { return @PROTOTYPES }
+
 sub _load {
     my $path = $ENV{PASSWDPOP_LIBRARY};
     my $file = (defined $path && length $path) ? $path : $SONAME;

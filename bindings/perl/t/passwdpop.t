@@ -81,6 +81,13 @@ subtest 'version is the library\'s and the package\'s' => sub {
     is $Passwdpop::VERSION, $crate;
 };
 
+subtest 'every function of the header is declared' => sub {
+    open my $fh, '<', "$TOP/include/passwdpop.h" or die;
+    my @header = sort map { /^[a-z].*?\**(passwdpop\w*)\(/ ? $1 : () } <$fh>;
+    ok scalar @header, 'the header has functions';
+    is_deeply [sort map { $_->[0] } Passwdpop::prototypes()], \@header;
+};
+
 subtest 'change writes a hash crypt(3) accepts; verify agrees' => sub {
     # [label, password as given, bytes the hash is of]
     my $wide = "p\x{e4}ssw\x{f6}rd \x{2603}";

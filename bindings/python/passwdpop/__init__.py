@@ -279,13 +279,14 @@ _API2 = {"Email": {"passwdpop": ("domain", "email", "password")}}
 
 def _api2_result(module, func, reason):
     result = 0 if reason is not None else 1
+    # Keys in the command's order, so that json.dumps() gives its very text.
     return {
         "cpanelresult": {
             "apiversion": 2,
-            "func": func,
-            "module": module,
             "data": [{"reason": reason or "", "result": result}],
             "event": {"result": result},
+            "func": func,
+            "module": module,
         }
     }
 

@@ -10,6 +10,7 @@ import time
 import pytest
 
 import passwdpop
+from passwdpop import _native
 from conftest import BINDING, TOP, crypt
 
 SECRET = "Tr0ub4dor&3-secret"
@@ -33,6 +34,12 @@ def test_version_is_the_library_s_and_the_packages():
     assert passwdpop.version() == crate_version
     assert passwdpop.__version__ == crate_version
     assert re.search(r'^version = "(.*)"', pyproject, re.M).group(1) == crate_version
+
+
+def test_every_function_of_the_header_is_declared():
+    header = (TOP / "include" / "passwdpop.h").read_text()
+    functions = set(re.findall(r"^[a-z].*?\**(passwdpop\w*)\(", header, re.M))
+    assert functions and functions == set(_native.PROTOTYPES)
 
 
 # -- change and verify, end to end -------------------------------------------
@@ -281,6 +288,7 @@ def test_api2_matches_the_command_s_json(vmail):
         answer = passwdpop.api2("Email", "passwdpop", {"domain": "example.com", "email": user, "password": "pw-json"},
                                 {"root": vmail.root})
         assert json.loads(done.stdout) == answer
+        assert json.dumps(answer, separators=(",", ":")) == done.stdout.strip()
 
 
 def test_api2_failures_are_results_never_exceptions(vmail):
