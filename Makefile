@@ -2,7 +2,8 @@
 #
 #   make demo   build, then change passwords in a copy of sample/vmail with the
 #               CLI and through the C ABI, checking them with crypt(3)
-#   make test   formatting, lints, Rust tests, C tests under valgrind
+#   make test   formatting, lints, Rust tests, C tests under valgrind, the
+#               Python, Perl and PHP bindings' suites
 
 CARGO ?= cargo
 CC ?= cc
@@ -25,7 +26,7 @@ VALGRIND_FLAGS := --quiet --error-exitcode=99 --leak-check=full \
 	--errors-for-leak-kinds=definite,indirect,possible --trace-children=yes
 
 .PHONY: all lib hooks-lib demo test stress lint rust-test c-test interop install uninstall \
-	deb package-test clean FORCE
+	deb package-test bindings-test clean FORCE
 
 all: lib
 
@@ -82,7 +83,22 @@ c-test: $(C_TESTS) $(C_BUILD)/test_panic $(C_BUILD)/asan_test_api $(C_BUILD)/asa
 interop:
 	$(CARGO) test --features interop --test interop -- --test-threads=1
 
-test: lint rust-test c-test interop package-test
+# The Python, Perl and PHP bindings' suites against this build (and the
+# test-hooks build, for a caught panic). Python is Debian's /usr/bin/python3
+# with python3-pytest, as CI has it, whatever python3 comes first in PATH.
+PYTHON ?= /usr/bin/python3
+PROVE ?= prove
+PHPUNIT ?= phpunit
+BINDINGS_ENV := PASSWDPOP_LIBRARY=$(abspath $(LIB_DIR))/libpasswdpop.so.$(SONAME_MAJOR) \
+	PASSWDPOP_HOOKS_LIBRARY=$(abspath $(HOOKS_LIB_DIR))/libpasswdpop.so.$(SONAME_MAJOR) \
+	PYTHONDONTWRITEBYTECODE=1
+
+bindings-test: lib hooks-lib
+	$(BINDINGS_ENV) $(PYTHON) -m pytest -q -p no:cacheprovider bindings/python
+	$(BINDINGS_ENV) $(PROVE) bindings/perl/t
+	cd bindings/php && $(BINDINGS_ENV) $(PHPUNIT)
+
+test: lint rust-test c-test interop package-test bindings-test
 
 # The long variants of the torture tests (minutes): more writers, more kills.
 stress: $(C_BUILD)/test_threads
