@@ -355,6 +355,18 @@ subtest 'load errors name the file and the fix' => sub {
         like $stderr, qr/apt install libpasswdpop0/, "$library: names the package";
     }
     my $dir = tempdir(CLEANUP => 1);
+    # A stand-in with every function of the header, whose version is 1.0.0.
+    open my $c, '>', "$dir/stand_in.c" or die;
+    for my $name (map { $_->[0] } Passwdpop::prototypes()) {
+        print $c $name eq 'passwdpop_version'
+            ? qq{const char *passwdpop_version(void) { return "1.0.0"; }\n}
+            : "int $name(void) { return 0; }\n";
+    }
+    close $c;
+    system('cc', '-shared', '-fPIC', '-o', "$dir/libpasswdpop.so.1", "$dir/stand_in.c") == 0 or die 'cc failed';
+    my ($wrong, $why) = run_perl('use Passwdpop;', PASSWDPOP_LIBRARY => "$dir/libpasswdpop.so.1");
+    isnt $wrong, 0, 'another major version: use fails';
+    like $why, qr/\Q$dir\E\/libpasswdpop.so.1 is libpasswdpop 1.0.0, but this binding \(\Q$Passwdpop::VERSION\E\) needs major version 0/;
     symlink $ENV{PASSWDPOP_LIBRARY}, "$dir/libpasswdpop.so.0" or die;
     my $version = Passwdpop::version();
     my ($status, $stderr) = run_perl("use Passwdpop; Passwdpop::version() eq '$version' or die;",

@@ -339,6 +339,27 @@ final class PasswdpopTest extends TestCase
         $this->assertStringContainsString('apt install libpasswdpop0', $output);
     }
 
+    public function testALibraryOfAnotherMajorVersionIsRefused(): void
+    {
+        // A stand-in with every function of the header, whose version is 1.0.0.
+        preg_match_all('/^[a-z].*?\**(passwdpop\w*)\(/m', file_get_contents(PASSWDPOP_TOP . '/include/passwdpop.h'), $names);
+        $source = '';
+        foreach ($names[1] as $name) {
+            $source .= $name === 'passwdpop_version'
+                ? "const char *passwdpop_version(void) { return \"1.0.0\"; }\n"
+                : "int $name(void) { return 0; }\n";
+        }
+        file_put_contents("$this->root/stand_in.c", $source);
+        exec('cc -shared -fPIC -o ' . escapeshellarg("$this->root/libpasswdpop.so.1") . ' ' . escapeshellarg("$this->root/stand_in.c"), $out, $cc);
+        $this->assertSame(0, $cc, 'cc builds the stand-in');
+        [$status, $output] = self::runPhp('echo Passwdpop\Passwdpop::version();', ['PASSWDPOP_LIBRARY' => "$this->root/libpasswdpop.so.1"]);
+        $this->assertNotSame(0, $status);
+        $this->assertStringContainsString(
+            "$this->root/libpasswdpop.so.1 is libpasswdpop 1.0.0, but this binding (" . Passwdpop::VERSION . ') needs major version 0',
+            $output
+        );
+    }
+
     public function testWithoutPasswdpopLibraryTheSonameIsFound(): void
     {
         $dir = "$this->root/lib";

@@ -410,6 +410,21 @@ def test_load_errors_name_the_file_and_the_fix(library, expected):
     assert "PASSWDPOP_LIBRARY" in stderr and "apt install libpasswdpop0" in stderr
 
 
+def test_a_library_of_another_major_version_is_refused(tmp_path):
+    # A stand-in with every function of the header, whose version is 1.0.0.
+    header = (TOP / "include" / "passwdpop.h").read_text()
+    names = sorted(set(re.findall(r"^[a-z].*?\**(passwdpop\w*)\(", header, re.M)) - {"passwdpop_version"})
+    source = "".join("int %s(void) { return 0; }\n" % name for name in names)
+    source += 'const char *passwdpop_version(void) { return "1.0.0"; }\n'
+    (tmp_path / "stand_in.c").write_text(source)
+    library = tmp_path / "libpasswdpop.so.1"
+    subprocess.run(["cc", "-shared", "-fPIC", "-o", str(library), str(tmp_path / "stand_in.c")], check=True)
+    status, stderr = run_python("import passwdpop", PASSWDPOP_LIBRARY=str(library))
+    assert status != 0
+    assert "%s is libpasswdpop 1.0.0, but this binding (%s) needs major version 0" % (library, passwdpop.__version__) in stderr
+    assert "PASSWDPOP_LIBRARY" in stderr
+
+
 def test_without_passwdpop_library_the_soname_is_loaded(tmp_path):
     # The dynamic linker finds libpasswdpop.so.0 through LD_LIBRARY_PATH here.
     (tmp_path / "libpasswdpop.so.0").symlink_to(os.environ["PASSWDPOP_LIBRARY"])
