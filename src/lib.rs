@@ -6,6 +6,7 @@ mod error;
 pub mod ffi;
 mod hash;
 mod lock;
+mod permissions;
 mod search;
 mod shadow;
 mod store;

@@ -329,7 +329,8 @@ struct TempFile<'d> {
 impl<'d> TempFile<'d> {
     /// Creates the temp file 0600 and gives it the original's owner, group,
     /// mode and extended attributes (POSIX ACLs and security labels live
-    /// there), all before the first byte of content.
+    /// there), all before the first byte of content, never granting more
+    /// than the original on the way ([`crate::permissions`]).
     fn create(
         dir: &'d DomainDir,
         original_file: &File,
@@ -350,22 +351,8 @@ impl<'d> TempFile<'d> {
             file: File::from(fd),
             committed: false,
         };
-        let owner = (
-            Some(rfs::Uid::from_raw(original.st_uid)),
-            Some(rfs::Gid::from_raw(original.st_gid)),
-        );
-        rfs::fchown(&temp.file, owner.0, owner.1)
-            .map_err(|err| temp.error("giving the owner and group of shadow to", err))?;
-        // After fchown, which may clear set-id bits.
-        rfs::fchmod(&temp.file, Mode::from_raw_mode(original.st_mode & 0o7777))
-            .map_err(|err| temp.error("giving the mode of shadow to", err))?;
-        // After fchmod: an access ACL sets the group bits (its mask) itself.
-        copy_xattrs(original_file, &temp.file).map_err(|(name, err)| {
-            temp.error(
-                &format!("copying the extended attribute {name} of shadow to"),
-                err,
-            )
-        })?;
+        crate::permissions::copy(original_file, original, &temp.file)
+            .map_err(|(what, err)| temp.error(&what, err))?;
         Ok(temp)
     }
 
@@ -414,51 +401,6 @@ impl<'d> TempFile<'d> {
         })?;
         self.committed = true;
         Ok(())
-    }
-}
-
-/// Copies the extended attributes; a file system without them has none to copy.
-/// Access ACLs (`system.*`) must copy, or the new file could be readable by
-/// more than the old one. `security.*` and `trusted.*` labels that this
-/// process may not set (IMA, an SELinux relabel it is not allowed) are left
-/// to the system's defaults, as `sed -i` and most editors do.
-fn copy_xattrs(from: &File, to: &File) -> Result<(), (String, Errno)> {
-    let names = match read_sized(|buf| rfs::flistxattr(from, buf)) {
-        Ok(names) => names,
-        Err(Errno::NOTSUP) => return Ok(()),
-        Err(err) => return Err(("list".into(), err)),
-    };
-    for name in names
-        .split(|&byte| byte == 0)
-        .filter(|name| !name.is_empty())
-    {
-        let shown = || String::from_utf8_lossy(name).into_owned();
-        let name = std::ffi::CString::new(name).map_err(|_| (shown(), Errno::INVAL))?;
-        let value = read_sized(|buf| rfs::fgetxattr(from, name.as_c_str(), buf))
-            .map_err(|err| (shown(), err))?;
-        match rfs::fsetxattr(to, name.as_c_str(), &value, rfs::XattrFlags::empty()) {
-            Ok(()) => {}
-            Err(Errno::PERM | Errno::ACCESS | Errno::NOTSUP)
-                if name.to_bytes().starts_with(b"security.")
-                    || name.to_bytes().starts_with(b"trusted.") => {}
-            Err(err) => return Err((shown(), err)),
-        }
-    }
-    Ok(())
-}
-
-/// Calls a `*xattr` function with a buffer that grows until the answer fits.
-fn read_sized(mut call: impl FnMut(&mut [u8]) -> Result<usize, Errno>) -> Result<Vec<u8>, Errno> {
-    let mut buffer = vec![0u8; 256];
-    loop {
-        match call(&mut buffer) {
-            Ok(len) => {
-                buffer.truncate(len);
-                return Ok(buffer);
-            }
-            Err(Errno::RANGE) if buffer.len() < 1 << 20 => buffer.resize(buffer.len() * 4, 0),
-            Err(err) => return Err(err),
-        }
     }
 }
 

@@ -1,5 +1,5 @@
 //! The order of system calls that makes a change survive a power loss:
-//! create temp → owner and mode → write → fsync(temp) → rename → unlock →
+//! create temp → no permission bits → owner → mode → write → fsync(temp) → rename → unlock →
 //! fsync(dir) (the next writer need not wait for it), read off a real run
 //! under strace.
 
@@ -60,8 +60,10 @@ fn temp_file_is_complete_and_synced_before_the_rename_and_the_directory_after_th
     );
     let temp_fd = trace[create].rsplit("= ").next().unwrap().trim().to_owned();
     let on_temp = |call: &str| format!("{call}({temp_fd},");
+    // No permission bits while the owner changes; then the original's mode.
+    let clear = position(&trace, &[&on_temp("fchmod"), " 000)"]);
     let chown = position(&trace, &[&on_temp("fchown")]);
-    let chmod = position(&trace, &[&on_temp("fchmod")]);
+    let chmod = position(&trace, &[&on_temp("fchmod"), " 0640)"]);
     let first_write = position(&trace, &[&on_temp("write"), "bob:$6$"]);
     let sync_temp = position(&trace, &[&format!("fsync({temp_fd})")]);
     let rename = position(&trace, &["renameat", ".tmp\"", "\"shadow\""]);
@@ -75,6 +77,7 @@ fn temp_file_is_complete_and_synced_before_the_rename_and_the_directory_after_th
     let sync_dir = position(&trace, &[&format!("fsync({dir_fd})")]);
     let order = [
         create,
+        clear,
         chown,
         chmod,
         first_write,
