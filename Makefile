@@ -3,7 +3,8 @@
 #   make demo   build, then change passwords in a copy of sample/vmail with the
 #               CLI and through the C ABI, checking them with crypt(3)
 #   make test   formatting, lints, Rust tests, C tests under valgrind, the
-#               Python, Perl and PHP bindings' suites
+#               Python, Perl and PHP bindings' suites, the passwdpopd daemon
+#               against curl, raw poppassd and Roundcube
 
 CARGO ?= cargo
 CC ?= cc
@@ -25,8 +26,8 @@ VALGRIND_FLAGS := --quiet --error-exitcode=99 --leak-check=full \
 	--show-leak-kinds=definite,indirect,possible \
 	--errors-for-leak-kinds=definite,indirect,possible --trace-children=yes
 
-.PHONY: all lib hooks-lib demo test stress lint rust-test c-test interop install uninstall \
-	deb package-test bindings-test clean FORCE
+.PHONY: all lib hooks-lib demo test stress lint rust-test daemon-test c-test interop install \
+	uninstall deb package-test bindings-test clean FORCE
 
 all: lib
 
@@ -45,10 +46,14 @@ demo: $(C_BUILD)/demo
 
 lint:
 	$(CARGO) fmt --all -- --check
-	$(CARGO) clippy --all-targets --all-features -- -D warnings
+	$(CARGO) clippy --workspace --all-targets --all-features -- -D warnings
 
 rust-test:
 	$(CARGO) test
+
+# passwdpopd (serve/): its own package, so the library never links tokio.
+daemon-test:
+	$(CARGO) test -p passwdpopd
 
 # A build with the test-hooks feature, for test_panic only; never installed.
 HOOKS_LIB_DIR := target/hooks/release
@@ -98,7 +103,7 @@ bindings-test: lib hooks-lib
 	$(BINDINGS_ENV) $(PROVE) bindings/perl/t
 	cd bindings/php && $(BINDINGS_ENV) $(PHPUNIT)
 
-test: lint rust-test c-test interop package-test bindings-test
+test: lint rust-test daemon-test c-test interop package-test bindings-test
 
 # The long variants of the torture tests (minutes): more writers, more kills.
 stress: $(C_BUILD)/test_threads

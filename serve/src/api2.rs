@@ -1,0 +1,177 @@
+//! cPanel API 2 through `/json-api/cpanel`: `cpanel_jsonapi_apiversion=2`,
+//! `cpanel_jsonapi_module`, `cpanel_jsonapi_func` and the function's fields,
+//! answered with a `cpanelresult` document. Admin tokens only.
+
+use hyper::StatusCode;
+use serde_json::json;
+
+use crate::account::Account;
+use crate::auth::Auth;
+use crate::http::{Call, Reply};
+use crate::log::Outcome;
+use crate::service::Denied;
+
+pub const PROTOCOL: &str = "api2";
+
+/// cPanel's own answer to a missing or wrong token (HTTP 403), byte for byte:
+/// `apiversion` and `result` are strings here, unlike in a result.
+pub const ACCESS_DENIED: &str = r#"{"cpanelresult":{"apiversion":"2","error":"Access denied","data":{"reason":"Access denied","result":"0"},"type":"text"}}"#;
+
+/// The `cpanelresult` of a call: `result` 1, or 0 with the reason.
+pub fn result_body(module: &str, func: &str, outcome: Result<(), &str>) -> String {
+    let (result, reason) = match outcome {
+        Ok(()) => (1, ""),
+        Err(reason) => (0, reason),
+    };
+    json!({
+        "cpanelresult": {
+            "apiversion": 2,
+            "func": func,
+            "module": module,
+            "data": [{ "reason": reason, "result": result }],
+            "event": { "result": result },
+        }
+    })
+    .to_string()
+}
+
+pub async fn handle(call: Call<'_>) -> Reply {
+    let module = call
+        .form
+        .text("cpanel_jsonapi_module")
+        .ok()
+        .flatten()
+        .unwrap_or("");
+    let func = call
+        .form
+        .text("cpanel_jsonapi_func")
+        .ok()
+        .flatten()
+        .unwrap_or("");
+    let (module, func) = (module.to_owned(), func.to_owned());
+    let refuse = |status: StatusCode, reason: &str, outcome: Outcome, log: &str| {
+        Reply::new(
+            status,
+            result_body(&module, &func, Err(reason)),
+            outcome,
+            log,
+        )
+    };
+
+    let owner = match &call.auth {
+        Auth::Token { name, token } => {
+            match call
+                .service
+                .admin(call.peer, name, token, call.started)
+                .await
+            {
+                Ok(name) => name,
+                Err(Denied::Throttled) => {
+                    return refuse(
+                        StatusCode::TOO_MANY_REQUESTS,
+                        "too many failed attempts; try again later",
+                        Outcome::Throttled,
+                        "Throttled",
+                    )
+                }
+                Err(Denied::BadCredentials(status)) => {
+                    return Reply::access_denied(Outcome::Denied, status)
+                }
+            }
+        }
+        // API 2 is for admins: a mailbox password opens nothing here.
+        Auth::None | Auth::Basic { .. } | Auth::Malformed => {
+            call.service.reject(call.peer, call.started).await;
+            return Reply::access_denied(Outcome::Denied, "NoToken");
+        }
+    };
+
+    let bad = |why: String| {
+        refuse(
+            StatusCode::BAD_REQUEST,
+            &why,
+            Outcome::BadRequest,
+            "BadRequest",
+        )
+    };
+    match call.form.text("cpanel_jsonapi_apiversion") {
+        Ok(Some("2")) => {}
+        Ok(other) => {
+            return refuse(
+                StatusCode::OK,
+                &format!(
+                    "cpanel_jsonapi_apiversion must be 2, not '{}'",
+                    other.unwrap_or("").escape_default()
+                ),
+                Outcome::BadRequest,
+                "UnknownApiVersion",
+            )
+        }
+        Err(why) => return bad(why),
+    }
+    if (module.as_str(), func.as_str()) != ("Email", "passwdpop") {
+        return refuse(
+            StatusCode::OK,
+            &format!(
+                "unknown function '{}' in module '{}'",
+                func.escape_default(),
+                module.escape_default()
+            ),
+            Outcome::BadRequest,
+            "UnknownFunction",
+        );
+    }
+
+    // cPanel's account user selects whose files, under --user-homes.
+    let owner = match call.form.text("cpanel_jsonapi_user") {
+        Ok(Some(user)) if !user.is_empty() => user.to_owned(),
+        Ok(_) => owner,
+        Err(why) => return bad(why),
+    };
+    let account = match (call.form.text("email"), call.form.text("domain")) {
+        (Ok(Some(email)), Ok(domain)) => match Account::from_parts(email, domain, None) {
+            Ok(account) => account,
+            Err(why) => return bad(why),
+        },
+        (Ok(None), _) => return bad("missing field 'email'".into()),
+        (Err(why), _) | (_, Err(why)) => return bad(why),
+    };
+    let Some(password) = call.form.secret("password") else {
+        return bad("missing field 'password' (the new password)".into())
+            .for_account(account.key());
+    };
+    let reply = match call.service.change(Some(owner), &account, password).await {
+        Ok(()) => Reply::new(
+            StatusCode::OK,
+            result_body(&module, &func, Ok(())),
+            Outcome::Changed,
+            "Ok",
+        ),
+        Err(failure) => refuse(
+            StatusCode::OK,
+            &failure.message,
+            Outcome::Failed,
+            failure.status,
+        ),
+    };
+    reply.for_account(account.key())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn results_match_the_reference_document() {
+        assert_eq!(
+            result_body("Email", "passwdpop", Ok(())),
+            r#"{"cpanelresult":{"apiversion":2,"data":[{"reason":"","result":1}],"event":{"result":1},"func":"passwdpop","module":"Email"}}"#
+        );
+        assert_eq!(
+            result_body("Email", "passwdpop", Err("no account 'x'")),
+            r#"{"cpanelresult":{"apiversion":2,"data":[{"reason":"no account 'x'","result":0}],"event":{"result":0},"func":"passwdpop","module":"Email"}}"#
+        );
+        let denied: serde_json::Value = serde_json::from_str(ACCESS_DENIED).unwrap();
+        assert_eq!(denied["cpanelresult"]["data"]["result"], "0");
+    }
+}

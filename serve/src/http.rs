@@ -1,0 +1,258 @@
+//! HTTP/1.1 over one accepted connection (after TLS, if any): limits, then
+//! routing to [`crate::uapi`] or [`crate::api2`], then one log line.
+//!
+//! Limits: headers and body at most 8 KiB each, the whole request within
+//! 10 s, one request per connection (a password change is one request;
+//! idle keep-alive connections would only hold slots).
+
+use std::convert::Infallible;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{
+    HeaderValue, ALLOW, AUTHORIZATION, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE,
+    WWW_AUTHENTICATE,
+};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite};
+use zeroize::Zeroizing;
+
+use crate::api2;
+use crate::auth::Auth;
+use crate::form::Form;
+use crate::log::{self, Outcome};
+use crate::service::Service;
+use crate::uapi;
+
+/// Most bytes of request line and headers, and most bytes of body.
+pub const MAX_HEADER_BYTES: usize = 8 * 1024;
+pub const MAX_BODY_BYTES: usize = 8 * 1024;
+/// The whole request (headers and body) must arrive within this.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What a protocol module hands over: one parsed request.
+pub struct Call<'a> {
+    pub service: &'a Service,
+    pub peer: Option<IpAddr>,
+    pub started: Instant,
+    pub auth: Auth,
+    pub form: Form,
+}
+
+/// What a protocol module answers: status, JSON body, and the log fields.
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: String,
+    pub www_authenticate: bool,
+    pub outcome: Outcome,
+    pub log_status: String,
+    pub account: Option<String>,
+}
+
+impl Reply {
+    pub fn new(status: StatusCode, body: String, outcome: Outcome, log_status: &str) -> Reply {
+        Reply {
+            status,
+            body,
+            www_authenticate: false,
+            outcome,
+            log_status: log_status.to_owned(),
+            account: None,
+        }
+    }
+
+    /// cPanel's 403 for a missing or wrong token.
+    pub fn access_denied(outcome: Outcome, log_status: &str) -> Reply {
+        Reply::new(
+            StatusCode::FORBIDDEN,
+            api2::ACCESS_DENIED.to_owned(),
+            outcome,
+            log_status,
+        )
+    }
+
+    pub fn for_account(mut self, account: String) -> Reply {
+        self.account = Some(account);
+        self
+    }
+}
+
+/// Serves one connection; returns when it is closed.
+pub async fn serve_connection<IO>(
+    io: IO,
+    peer: SocketAddr,
+    service: Arc<Service>,
+    protocol: &'static str,
+) where
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let handler = hyper::service::service_fn(move |request| {
+        let service = Arc::clone(&service);
+        async move { Ok::<_, Infallible>(handle(request, peer, &service, protocol).await) }
+    });
+    let _ = hyper::server::conn::http1::Builder::new()
+        .keep_alive(false)
+        .max_buf_size(MAX_HEADER_BYTES)
+        .timer(TokioTimer::new())
+        .header_read_timeout(REQUEST_TIMEOUT)
+        .serve_connection(TokioIo::new(io), handler)
+        .await;
+}
+
+/// Which API a path belongs to: it decides the shape of every answer.
+enum Api {
+    Uapi { module: String, function: String },
+    Api2,
+}
+
+async fn handle(
+    request: Request<Incoming>,
+    peer: SocketAddr,
+    service: &Service,
+    transport: &'static str,
+) -> Response<Full<Bytes>> {
+    let started = Instant::now();
+    let path = request.uri().path();
+    let protocol = format!("{}/{transport}", api_name(path));
+    let api = if path == "/json-api/cpanel" {
+        Some(Api::Api2)
+    } else {
+        path.strip_prefix("/execute/")
+            .and_then(|rest| rest.split_once('/'))
+            .filter(|(_, function)| !function.contains('/'))
+            .map(|(module, function)| Api::Uapi {
+                module: module.to_owned(),
+                function: function.to_owned(),
+            })
+    };
+    let reply = match api {
+        None => uapi::failure(
+            StatusCode::NOT_FOUND,
+            "not found: use /execute/Email/passwd_pop or /json-api/cpanel",
+            Outcome::BadRequest,
+            "NotFound",
+        ),
+        Some(api) => match read_call(request, peer, service, started).await {
+            Ok(call) => match &api {
+                Api::Uapi { module, function } => uapi::handle(call, module, function).await,
+                Api::Api2 => api2::handle(call).await,
+            },
+            Err((status, reason)) => match &api {
+                Api::Uapi { .. } => {
+                    uapi::failure(status, &reason, Outcome::BadRequest, status.as_str())
+                }
+                Api::Api2 => Reply::new(
+                    status,
+                    api2::result_body("", "", Err(&reason)),
+                    Outcome::BadRequest,
+                    status.as_str(),
+                ),
+            },
+        },
+    };
+    log::write(&log::Record {
+        peer: &peer.to_string(),
+        protocol: &protocol,
+        account: reply.account.as_deref(),
+        outcome: reply.outcome,
+        status: &format!("{} {}", reply.status.as_u16(), reply.log_status),
+    });
+    respond(reply)
+}
+
+fn api_name(path: &str) -> &'static str {
+    if path == "/json-api/cpanel" {
+        api2::PROTOCOL
+    } else {
+        uapi::PROTOCOL
+    }
+}
+
+/// Method, size and time limits, then the fields of query and body.
+async fn read_call<'a>(
+    request: Request<Incoming>,
+    peer: SocketAddr,
+    service: &'a Service,
+    started: Instant,
+) -> Result<Call<'a>, (StatusCode, String)> {
+    if request.method() != Method::GET && request.method() != Method::POST {
+        return Err((StatusCode::METHOD_NOT_ALLOWED, "use GET or POST".into()));
+    }
+    let declared = request
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > MAX_BODY_BYTES as u64) {
+        return Err(too_large());
+    }
+    let auth = Auth::parse(
+        request
+            .headers()
+            .get(AUTHORIZATION)
+            .map(HeaderValue::as_bytes),
+    );
+    let mut form = Form::default();
+    if let Some(query) = request.uri().query() {
+        form.parse(query.as_bytes()).map_err(bad_request)?;
+    }
+    let body = Limited::new(request.into_body(), MAX_BODY_BYTES);
+    let deadline = tokio::time::Instant::from(started + REQUEST_TIMEOUT);
+    let body = match tokio::time::timeout_at(deadline, body.collect()).await {
+        Err(_) => {
+            return Err((
+                StatusCode::REQUEST_TIMEOUT,
+                "the request took too long to arrive".into(),
+            ))
+        }
+        Ok(Err(err)) if err.is::<http_body_util::LengthLimitError>() => return Err(too_large()),
+        Ok(Err(_)) => {
+            return Err((
+                StatusCode::BAD_REQUEST,
+                "the request body could not be read".into(),
+            ))
+        }
+        Ok(Ok(collected)) => Zeroizing::new(collected.to_bytes().to_vec()),
+    };
+    form.parse(&body).map_err(bad_request)?;
+    Ok(Call {
+        service,
+        peer: Some(peer.ip()),
+        started,
+        auth,
+        form,
+    })
+}
+
+fn too_large() -> (StatusCode, String) {
+    (
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!("the request body is larger than {MAX_BODY_BYTES} bytes"),
+    )
+}
+
+fn bad_request(why: String) -> (StatusCode, String) {
+    (StatusCode::BAD_REQUEST, why)
+}
+
+fn respond(reply: Reply) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from(reply.body)));
+    *response.status_mut() = reply.status;
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if reply.www_authenticate {
+        headers.insert(
+            WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"passwdpopd\""),
+        );
+    }
+    if reply.status == StatusCode::METHOD_NOT_ALLOWED {
+        headers.insert(ALLOW, HeaderValue::from_static("GET, POST"));
+    }
+    response
+}

@@ -1,0 +1,234 @@
+//! The running daemon: the runtime, one accept loop per listener under one
+//! connection limit, and the signals. SIGHUP reloads the certificate and the
+//! tokens; SIGTERM/SIGINT stop accepting, let every open connection finish
+//! (a change in progress is never cut) and exit 0.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
+
+use crate::http;
+use crate::listen::{self, Kind, Listener};
+use crate::pool::Pool;
+use crate::poppassd;
+use crate::service::Service;
+use crate::settings::Settings;
+use crate::tls::Tls;
+
+struct Shared {
+    service: Arc<Service>,
+    tls: Option<Tls>,
+    connections: Arc<Semaphore>,
+    max_connections: u32,
+    shutdown: watch::Receiver<bool>,
+}
+
+pub fn run(settings: Settings) -> ExitCode {
+    let cores = std::thread::available_parallelism().map_or(2, usize::from);
+    // Changes wait on fsync as much as on the CPU: a few more threads than cores.
+    let pool = Pool::new((cores * 2).max(4));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(cores.min(4))
+        .max_blocking_threads(pool.size())
+        .enable_io()
+        .enable_time()
+        .build();
+    let runtime = match runtime {
+        Ok(runtime) => runtime,
+        Err(err) => return fail(&format!("starting the runtime: {err}")),
+    };
+    runtime.block_on(serve(settings, pool))
+}
+
+async fn serve(settings: Settings, pool: Pool) -> ExitCode {
+    let listeners = match listen::bind_all(&settings) {
+        Ok(listeners) => listeners,
+        Err(message) => return fail(&message),
+    };
+    if listeners.is_empty() {
+        return crate::usage_error(
+            "no listener: give --https, --http, --poppassd or --poppassd-unix (or start from a \
+             systemd socket)",
+        );
+    }
+    let needs_tls = listeners
+        .iter()
+        .any(|l| matches!(l, Listener::Tcp(Kind::Https, _)));
+    let tls = match (&settings.cert, &settings.key) {
+        (Some(cert), Some(key)) if needs_tls => match Tls::load(cert, key) {
+            Ok(tls) => Some(tls),
+            Err(message) => return fail(&message),
+        },
+        _ if needs_tls => return crate::usage_error("an https socket needs --cert and --key"),
+        _ => None,
+    };
+    let max_connections = u32::try_from(settings.max_connections).unwrap_or(u32::MAX);
+    let service = match Service::new(settings, pool) {
+        Ok(service) => service,
+        Err(message) => return fail(&message),
+    };
+    let (stop, shutdown) = watch::channel(false);
+    let shared = Arc::new(Shared {
+        service: Arc::new(service),
+        tls,
+        connections: Arc::new(Semaphore::new(max_connections as usize)),
+        max_connections,
+        shutdown,
+    });
+    let (mut hangup, mut terminate, mut interrupt) = match (
+        signal(SignalKind::hangup()),
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) {
+        (Ok(h), Ok(t), Ok(i)) => (h, t, i),
+        _ => return fail("installing the signal handlers failed"),
+    };
+
+    let described: Vec<String> = listeners.iter().map(Listener::describe).collect();
+    let mut unix_paths = Vec::new();
+    let mut loops = Vec::new();
+    for listener in listeners {
+        if let Listener::Unix(_, Some(path)) = &listener {
+            unix_paths.push(path.clone());
+        }
+        loops.push(tokio::spawn(accept_loop(listener, Arc::clone(&shared))));
+    }
+    eprintln!(
+        "passwdpopd {}: listening on {}",
+        env!("CARGO_PKG_VERSION"),
+        described.join(", ")
+    );
+
+    loop {
+        tokio::select! {
+            _ = hangup.recv() => reload(&shared),
+            _ = terminate.recv() => break,
+            _ = interrupt.recv() => break,
+        }
+    }
+    eprintln!("passwdpopd: stopping: no new connections; finishing the open ones");
+    let _ = stop.send(true);
+    for accept in loops {
+        let _ = accept.await;
+    }
+    // Every connection gives its permit back when it ends; every library call
+    // holds a pool permit until it returns.
+    let _all = shared
+        .connections
+        .acquire_many(shared.max_connections)
+        .await;
+    shared.service.pool().drain().await;
+    for path in unix_paths {
+        let _ = std::fs::remove_file(path);
+    }
+    eprintln!("passwdpopd: stopped");
+    ExitCode::SUCCESS
+}
+
+fn reload(shared: &Shared) {
+    if let Some(tls) = &shared.tls {
+        match tls.reload() {
+            Ok(()) => eprintln!("passwdpopd: SIGHUP: certificate and key reloaded"),
+            Err(message) => eprintln!("passwdpopd: SIGHUP: {message}; keeping the old certificate"),
+        }
+    }
+    match shared.service.reload_tokens() {
+        Ok(()) => {}
+        Err(message) => eprintln!("passwdpopd: SIGHUP: {message}; keeping the old tokens"),
+    }
+}
+
+async fn accept_loop(listener: Listener, shared: Arc<Shared>) {
+    let mut shutdown = shared.shutdown.clone();
+    loop {
+        // A permit first: beyond the limit, clients wait in the kernel's backlog.
+        let permit = tokio::select! {
+            permit = Arc::clone(&shared.connections).acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => return,
+            },
+            _ = stopped(&mut shutdown) => return,
+        };
+        let accepted = tokio::select! {
+            accepted = accept(&listener) => accepted,
+            _ = stopped(&mut shutdown) => return,
+        };
+        match accepted {
+            Ok(connection) => {
+                tokio::spawn(handle(connection, Arc::clone(&shared), permit));
+            }
+            Err(err) => {
+                // EMFILE and friends: back off rather than spin.
+                eprintln!("passwdpopd: accept: {err}");
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+enum Connection {
+    Tcp(Kind, tokio::net::TcpStream, SocketAddr),
+    Unix(tokio::net::UnixStream),
+}
+
+async fn accept(listener: &Listener) -> std::io::Result<Connection> {
+    match listener {
+        Listener::Tcp(kind, listener) => {
+            let (stream, peer) = listener.accept().await?;
+            let _ = stream.set_nodelay(true);
+            Ok(Connection::Tcp(*kind, stream, peer))
+        }
+        Listener::Unix(listener, _) => Ok(Connection::Unix(listener.accept().await?.0)),
+    }
+}
+
+async fn handle(connection: Connection, shared: Arc<Shared>, _permit: OwnedSemaphorePermit) {
+    let service = &shared.service;
+    match connection {
+        Connection::Tcp(Kind::Https, stream, peer) => {
+            let Some(tls) = &shared.tls else { return };
+            let handshake =
+                tokio::time::timeout(http::REQUEST_TIMEOUT, tls.acceptor().accept(stream));
+            if let Ok(Ok(stream)) = handshake.await {
+                http::serve_connection(stream, peer, Arc::clone(&shared.service), "https").await;
+            }
+        }
+        Connection::Tcp(Kind::Http, stream, peer) => {
+            http::serve_connection(stream, peer, Arc::clone(&shared.service), "http").await;
+        }
+        Connection::Tcp(Kind::Poppassd, stream, peer) => {
+            poppassd::serve(
+                stream,
+                Some(peer.ip()),
+                peer.to_string(),
+                service,
+                shared.shutdown.clone(),
+            )
+            .await;
+        }
+        Connection::Unix(stream) => {
+            poppassd::serve(
+                stream,
+                None,
+                "unix".to_owned(),
+                service,
+                shared.shutdown.clone(),
+            )
+            .await;
+        }
+    }
+}
+
+/// Resolves once shutdown has begun (the watch's guard is not kept, so the
+/// future stays `Send`).
+pub async fn stopped(shutdown: &mut watch::Receiver<bool>) {
+    let _ = shutdown.wait_for(|&stop| stop).await;
+}
+
+fn fail(message: &str) -> ExitCode {
+    eprintln!("passwdpopd: {message}");
+    ExitCode::FAILURE
+}

@@ -1,0 +1,331 @@
+//! The one `Service` every protocol calls: settings, throttle, tokens and the
+//! blocking pool. Protocol modules turn bytes into these calls and results
+//! into bytes; everything about credentials is decided here.
+//!
+//! No oracle: a wrong password, an unknown account, a suspended account, a
+//! bad token and a throttled client all get [`Denied`] no earlier than
+//! `failure_delay` after the request started, and an unknown or suspended
+//! account costs one SHA512-crypt hash like a wrong password does.
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::Instant;
+
+use passwdpop::{Config, Status};
+use zeroize::Zeroizing;
+
+use crate::account::Account;
+use crate::pool::Pool;
+use crate::settings::{Roots, Settings};
+use crate::throttle::Throttle;
+use crate::tokens::Tokens;
+
+/// cPanel's map of domains to the users who own them, for `--user-homes`
+/// when a request names no user (self-service, poppassd).
+pub const USERDOMAINS: &str = "/etc/userdomains";
+
+/// Why credentials were not accepted; the client learns nothing more.
+#[derive(Debug)]
+pub enum Denied {
+    /// Locked out by the throttle: no credential was checked.
+    Throttled,
+    /// Wrong, unknown, suspended or unusable; `.0` is for the log only.
+    BadCredentials(&'static str),
+}
+
+/// A failed library call: the status name for the log, a message for the user.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Failure {
+    pub status: &'static str,
+    pub message: String,
+}
+
+impl From<passwdpop::Error> for Failure {
+    fn from(err: passwdpop::Error) -> Self {
+        Failure {
+            status: status_name(err.status()),
+            message: err.message().to_owned(),
+        }
+    }
+}
+
+impl Failure {
+    fn new(status: &'static str, message: impl Into<String>) -> Failure {
+        Failure {
+            status,
+            message: message.into(),
+        }
+    }
+}
+
+pub struct Service {
+    settings: Settings,
+    throttle: Throttle,
+    pool: Pool,
+    tokens: RwLock<Arc<Tokens>>,
+}
+
+impl Service {
+    /// Loads the tokens file if one is configured; errors name the file.
+    pub fn new(settings: Settings, pool: Pool) -> Result<Service, String> {
+        let tokens = match &settings.tokens {
+            Some(path) => Tokens::load(path)?,
+            None => Tokens::default(),
+        };
+        Ok(Service {
+            throttle: Throttle::new(
+                settings.max_failures_per_ip,
+                settings.max_failures_per_account,
+                settings.lockout,
+            ),
+            settings,
+            pool,
+            tokens: RwLock::new(Arc::new(tokens)),
+        })
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    /// SIGHUP: a new tokens file takes effect; a broken one is reported and
+    /// the old tokens stay.
+    pub fn reload_tokens(&self) -> Result<(), String> {
+        let Some(path) = &self.settings.tokens else {
+            return Ok(());
+        };
+        let tokens = Tokens::load(path)?;
+        *self.tokens.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(tokens);
+        Ok(())
+    }
+
+    /// Checks `account`'s current password (self-service, poppassd).
+    pub async fn login(
+        &self,
+        peer: Option<IpAddr>,
+        account: &Account,
+        password: Zeroizing<Vec<u8>>,
+        started: Instant,
+    ) -> Result<(), Denied> {
+        let key = account.key();
+        if self.throttle.is_locked(peer, Some(&key)) {
+            self.delay_failure(started).await;
+            return Err(Denied::Throttled);
+        }
+        let config = self.settings.library.clone();
+        let roots = self.settings.roots.clone();
+        let (local, domain) = (account.local.clone(), account.domain.clone());
+        let checked = self
+            .pool
+            .run(move || verify_costing_a_hash(&roots, config, &domain, &local, &password))
+            .await
+            .unwrap_or(Err("InternalError"));
+        match checked {
+            Ok(()) => {
+                self.throttle.success(&key);
+                Ok(())
+            }
+            Err(status) => {
+                self.throttle.failure(peer, Some(&key));
+                self.delay_failure(started).await;
+                Err(Denied::BadCredentials(status))
+            }
+        }
+    }
+
+    /// Checks an admin token (`NAME:TOKEN`); the token's name on success.
+    pub async fn admin(
+        &self,
+        peer: Option<IpAddr>,
+        name: &str,
+        token: &[u8],
+        started: Instant,
+    ) -> Result<String, Denied> {
+        if self.throttle.is_locked(peer, None) {
+            self.delay_failure(started).await;
+            return Err(Denied::Throttled);
+        }
+        let tokens = Arc::clone(&self.tokens.read().unwrap_or_else(|p| p.into_inner()));
+        match tokens.check(name, token) {
+            Some(name) => Ok(name.to_owned()),
+            None => {
+                self.throttle.failure(peer, None);
+                self.delay_failure(started).await;
+                Err(Denied::BadCredentials("BadToken"))
+            }
+        }
+    }
+
+    /// Credentials that cannot even be checked (not an address, a malformed
+    /// header): counted against the address and answered at the same pace.
+    pub async fn reject(&self, peer: Option<IpAddr>, started: Instant) {
+        self.throttle.failure(peer, None);
+        self.delay_failure(started).await;
+    }
+
+    /// A refusal that is not about credentials (a malformed request) still
+    /// waits like one when it follows a credential check.
+    pub async fn delay_failure(&self, started: Instant) {
+        tokio::time::sleep_until((started + self.settings.failure_delay).into()).await;
+    }
+
+    /// Sets `account`'s password. `owner` is the cPanel user whose home holds
+    /// the files (`--user-homes` only; ignored otherwise).
+    pub async fn change(
+        &self,
+        owner: Option<String>,
+        account: &Account,
+        password: Zeroizing<Vec<u8>>,
+    ) -> Result<(), Failure> {
+        let base = self.settings.library.clone();
+        let roots = self.settings.roots.clone();
+        let (local, domain) = (account.local.clone(), account.domain.clone());
+        self.pool
+            .run(move || {
+                let config = library_config(&roots, base, owner.as_deref(), &domain)?;
+                config
+                    .change(&domain, &local, &password)
+                    .map_err(Failure::from)
+            })
+            .await
+            .unwrap_or_else(|| Err(Failure::new("InternalError", "internal error")))
+    }
+}
+
+/// The library call behind a login. A mismatch against a real hash has cost
+/// one hash; every other failure (no such account or domain, a locked `!`
+/// entry, an unreadable file) pays for one here, so the time taken does not
+/// tell them apart.
+fn verify_costing_a_hash(
+    roots: &Roots,
+    base: Config,
+    domain: &str,
+    local: &str,
+    password: &[u8],
+) -> Result<(), &'static str> {
+    let rounds = base.rounds();
+    let outcome = library_config(roots, base, None, domain).and_then(|config| {
+        config
+            .verify(domain, local, password)
+            .map_err(Failure::from)
+    });
+    match outcome {
+        Ok(()) => Ok(()),
+        Err(failure) => {
+            let hashed = failure.status == "PasswordMismatch"
+                && failure.message == Status::PasswordMismatch.description();
+            if !hashed {
+                let _ = passwdpop::sha512_crypt(password, rounds);
+            }
+            Err(failure.status)
+        }
+    }
+}
+
+/// The configuration for one request: the fixed root, or under
+/// `--user-homes` the `etc` directory in the owner's home.
+fn library_config(
+    roots: &Roots,
+    mut config: Config,
+    owner: Option<&str>,
+    domain: &str,
+) -> Result<Config, Failure> {
+    if let Roots::UserHomes = roots {
+        let owner = match owner {
+            Some(owner) => owner.to_owned(),
+            None => owner_of_domain(Path::new(USERDOMAINS), domain)?,
+        };
+        config.set_root(home_etc(&owner)?).map_err(Failure::from)?;
+    }
+    Ok(config)
+}
+
+fn home_etc(user: &str) -> Result<PathBuf, Failure> {
+    let config_error = |why: String| Failure::new("InvalidConfig", why);
+    match nix::unistd::User::from_name(user) {
+        Ok(Some(entry)) => Ok(entry.dir.join("etc")),
+        Ok(None) => Err(config_error(format!("no user '{}'", user.escape_default()))),
+        Err(err) => Err(config_error(format!(
+            "looking up user '{}': {err}",
+            user.escape_default()
+        ))),
+    }
+}
+
+/// The user owning `domain` in a cPanel `/etc/userdomains` (`domain: user`).
+fn owner_of_domain(path: &Path, domain: &str) -> Result<String, Failure> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|err| Failure::new("NoSuchDomain", format!("{}: {err}", path.display())))?;
+    let wanted = domain.trim_end_matches('.');
+    text.lines()
+        .filter_map(|line| line.split_once(':'))
+        .find(|(name, _)| name.trim().eq_ignore_ascii_case(wanted))
+        .map(|(_, user)| user.trim().to_owned())
+        .filter(|user| !user.is_empty() && user != "nobody")
+        .ok_or_else(|| {
+            Failure::new(
+                "NoSuchDomain",
+                format!("no owner of '{wanted}' in {}", path.display()),
+            )
+        })
+}
+
+/// The status's name as the log shows it.
+pub fn status_name(status: Status) -> &'static str {
+    match status {
+        Status::NullArgument => "NullArgument",
+        Status::InvalidDomain => "InvalidDomain",
+        Status::InvalidUser => "InvalidUser",
+        Status::InvalidPassword => "InvalidPassword",
+        Status::InvalidConfig => "InvalidConfig",
+        Status::NoSuchDomain => "NoSuchDomain",
+        Status::NoSuchAccount => "NoSuchAccount",
+        Status::AmbiguousAccount => "AmbiguousAccount",
+        Status::UnsafePath => "UnsafePath",
+        Status::LockTimeout => "LockTimeout",
+        Status::IoError => "IoError",
+        Status::PasswordMismatch => "PasswordMismatch",
+        Status::InternalError => "InternalError",
+        #[allow(unreachable_patterns)]
+        _ => "Error",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn userdomains_names_each_domains_owner() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("userdomains");
+        std::fs::write(
+            &path,
+            "example.com: alice\nExample.ORG: bob\n*: nobody\nparked.test: nobody\n",
+        )
+        .unwrap();
+        let cases: &[(&str, Result<&str, &str>)] = &[
+            ("example.com", Ok("alice")),
+            ("example.com.", Ok("alice")),
+            ("example.org", Ok("bob")),
+            ("parked.test", Err("no owner of 'parked.test'")),
+            ("missing.test", Err("no owner of 'missing.test'")),
+        ];
+        for (domain, expected) in cases {
+            let got = owner_of_domain(&path, domain);
+            match expected {
+                Ok(user) => assert_eq!(got.unwrap(), *user),
+                Err(part) => {
+                    let failure = got.unwrap_err();
+                    assert_eq!(failure.status, "NoSuchDomain");
+                    assert!(failure.message.contains(part), "{}", failure.message);
+                }
+            }
+        }
+    }
+}
