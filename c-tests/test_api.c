@@ -243,6 +243,11 @@ static void test_root_from_environment(void) {
     passwdpop_config_free(config);
     CHECK(setenv("PASSWDPOP_ROOT", "relative", 1) == 0);
     CHECK_STATUS(passwdpop("env.example", "bob", "pw"), PASSWDPOP_INVALID_CONFIG);
+    CHECK(strstr(passwdpop_last_error(), "PASSWDPOP_ROOT") != NULL);
+    /* Empty is not "unset": it must not fall back to /etc/vmail. */
+    CHECK(setenv("PASSWDPOP_ROOT", "", 1) == 0);
+    CHECK_STATUS(passwdpop("env.example", "bob", "pw"), PASSWDPOP_INVALID_CONFIG);
+    CHECK(strstr(passwdpop_last_error(), "PASSWDPOP_ROOT") != NULL);
     unsetenv("PASSWDPOP_ROOT");
     fixture_cleanup(env_root);
 }

@@ -1,6 +1,5 @@
 //! Where the shadow files are and how to write them.
 
-use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -36,6 +35,8 @@ pub enum Layout {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
     root: PathBuf,
+    /// Whether `root` came from `PASSWDPOP_ROOT`, so that an error names it.
+    root_from_env: bool,
     rounds: u32,
     lock_timeout: Duration,
     layout: Layout,
@@ -52,8 +53,14 @@ impl Config {
     /// setgid, where the environment belongs to the caller) else `/etc/vmail`,
     /// 5000 rounds, 10 s lock timeout, shadow layout.
     pub fn new() -> Config {
+        let from_env = if sys::is_secure_execution() {
+            None
+        } else {
+            std::env::var_os(ROOT_ENV)
+        };
         Config {
-            root: default_root(),
+            root_from_env: from_env.is_some(),
+            root: from_env.map_or_else(|| PathBuf::from(DEFAULT_ROOT), PathBuf::from),
             rounds: DEFAULT_ROUNDS,
             lock_timeout: Duration::from_millis(DEFAULT_LOCK_TIMEOUT_MS.into()),
             layout: Layout::Shadow,
@@ -68,8 +75,9 @@ impl Config {
     /// Sets the root; it must be an absolute path.
     pub fn set_root(&mut self, root: impl AsRef<Path>) -> Result<(), Error> {
         let root = root.as_ref();
-        check_root(root)?;
+        check_root(root, false)?;
         self.root = root.to_path_buf();
+        self.root_from_env = false;
         Ok(())
     }
 
@@ -101,20 +109,13 @@ impl Config {
         self.layout = layout;
     }
 
-    /// The root, checked again because `PASSWDPOP_ROOT` may have held anything.
+    /// The root, checked here because `PASSWDPOP_ROOT` may have held
+    /// anything. An empty or relative value is refused, not replaced by the
+    /// default: a caller who set the variable meant some other directory.
     pub(crate) fn checked_root(&self) -> Result<&Path, Error> {
-        check_root(&self.root)?;
+        check_root(&self.root, self.root_from_env)?;
         Ok(&self.root)
     }
-}
-
-fn default_root() -> PathBuf {
-    let from_env = if sys::is_secure_execution() {
-        None
-    } else {
-        std::env::var_os(ROOT_ENV).filter(|value| !value.is_empty())
-    };
-    PathBuf::from(from_env.as_deref().unwrap_or(OsStr::new(DEFAULT_ROOT)))
 }
 
 /// SHA-crypt's own limits on rounds.
@@ -129,15 +130,16 @@ pub(crate) fn check_rounds(rounds: u32) -> Result<(), Error> {
     }
 }
 
-fn check_root(root: &Path) -> Result<(), Error> {
-    if root.is_absolute() {
-        Ok(())
-    } else {
-        Err(Error::new(
-            Status::InvalidConfig,
-            format!("the root must be an absolute path, not {:?}", root),
-        ))
-    }
+fn check_root(root: &Path, from_env: bool) -> Result<(), Error> {
+    let message = match (root.is_absolute(), from_env) {
+        (true, _) => return Ok(()),
+        (false, false) => format!("the root must be an absolute path, not {root:?}"),
+        (false, true) if root.as_os_str().is_empty() => format!(
+            "{ROOT_ENV} is set but empty; set it to an absolute path, or unset it for {DEFAULT_ROOT}"
+        ),
+        (false, true) => format!("{ROOT_ENV} must be an absolute path, not {root:?}"),
+    };
+    Err(Error::new(Status::InvalidConfig, message))
 }
 
 #[cfg(test)]
@@ -167,9 +169,36 @@ mod tests {
         config.set_root("/srv/vmail").unwrap();
         config.set_lock_timeout_ms(0);
         config.set_layout(Layout::PasswdFile);
+        assert!(!config.root_from_env);
         assert_eq!(config.rounds(), 999_999_999);
         assert_eq!(config.root(), Path::new("/srv/vmail"));
         assert_eq!(config.lock_timeout(), Duration::ZERO);
         assert_eq!(config.layout(), Layout::PasswdFile);
+    }
+
+    #[test]
+    fn a_root_from_the_environment_is_checked_and_named() {
+        // The variable itself is set in the CLI's and the C tests, each in
+        // its own process; here the value is put where `new` would put it.
+        let cases: &[(&str, Option<&str>)] = &[
+            ("/srv/vmail", None),
+            ("", Some("PASSWDPOP_ROOT is set but empty")),
+            ("relative", Some("PASSWDPOP_ROOT must be an absolute path")),
+        ];
+        for (value, expected) in cases {
+            let config = Config {
+                root: PathBuf::from(value),
+                root_from_env: true,
+                ..Config::new()
+            };
+            match (config.checked_root(), expected) {
+                (Ok(root), None) => assert_eq!(root, Path::new(value)),
+                (Err(err), Some(expected)) => {
+                    assert_eq!(err.status(), Status::InvalidConfig);
+                    assert!(err.message().starts_with(expected), "{value:?}: {err}");
+                }
+                (got, _) => panic!("{value:?}: {got:?}"),
+            }
+        }
     }
 }

@@ -753,3 +753,37 @@ fn a_value_holding_a_password_word_is_refused_unshown() {
     }
     assert_eq!(fx.read("example.com"), SAMPLE);
 }
+
+/// PASSWDPOP_ROOT set but empty or relative is refused, naming the variable;
+/// it never falls back to /etc/vmail.
+#[test]
+fn an_empty_or_relative_root_variable_is_refused() {
+    let fx = fixture();
+    let args = [
+        "--rounds",
+        "1000",
+        "--domain",
+        "example.com",
+        "--email",
+        "sales",
+    ];
+    for value in ["", "relative/vmail"] {
+        let out = run_with(&args, b"pw\n", &[("PASSWDPOP_ROOT", Path::new(value))]);
+        assert_eq!(
+            out.status.code(),
+            Some(5),
+            "{value:?}: {}",
+            text(&out.stderr)
+        );
+        assert!(
+            text(&out.stderr).contains("PASSWDPOP_ROOT"),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+    // --root makes the variable irrelevant.
+    let mut with_root = vec!["--root", fx.root.to_str().unwrap()];
+    with_root.extend(args);
+    let out = run_with(&with_root, b"pw\n", &[("PASSWDPOP_ROOT", Path::new(""))]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}

@@ -29,7 +29,8 @@ Exit status:
   2   invalid domain
   3   invalid user
   4   invalid password (empty, over 511 bytes, or the two entries differ)
-  5   invalid configuration (--root, --user, --rounds, PASSWDPOP_ROOT)
+  5   invalid configuration (--root, --user, --rounds, PASSWDPOP_ROOT; or the
+      command was installed setuid or setgid, which it refuses)
   6   no such domain (directory or shadow file missing)
   7   no such account
   8   ambiguous account (more than one entry)

@@ -4,13 +4,20 @@
 mod args;
 mod password;
 mod report;
+mod secure;
 
 use std::ffi::OsString;
+use std::io::Write;
 use std::process::ExitCode;
 
 use report::{report, Failure, Output, Success};
 
 fn main() -> ExitCode {
+    // Before any argument, variable or byte of input is looked at.
+    if secure::is_secure_execution() {
+        let _ = writeln!(std::io::stderr(), "{}", secure::REFUSAL);
+        return ExitCode::from(report::EXIT_SECURE_EXECUTION);
+    }
     let args: Vec<OsString> = std::env::args_os().collect();
     let fallback_output = if args::wants_json(&args) {
         Output::Json
@@ -20,7 +27,7 @@ fn main() -> ExitCode {
     let request = match args::parse(&args) {
         Ok(request) => request,
         Err(Ok(help_or_version)) => {
-            let _ = std::io::Write::write_all(&mut std::io::stdout(), help_or_version.as_bytes());
+            let _ = std::io::stdout().write_all(help_or_version.as_bytes());
             return ExitCode::SUCCESS;
         }
         Err(Err(failure)) => return report(Err(failure), fallback_output),

@@ -9,6 +9,9 @@ use serde_json::json;
 
 /// Exit status for a command line that does not parse (sysexits' EX_USAGE).
 pub const EXIT_USAGE: u8 = 64;
+/// Exit status of a setuid or setgid copy of the command, which refuses to
+/// run: the installation is wrong, as for a rejected configuration.
+pub const EXIT_SECURE_EXECUTION: u8 = Status::InvalidConfig as u8;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Output {
