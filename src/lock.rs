@@ -17,6 +17,17 @@
 //! A dotlock is held while its PID is alive (our own PID counts as alive, as in
 //! shadow-utils) or, when it holds no PID, until it is 10 minutes old. A process
 //! in another PID namespace looks dead: its lock would be broken.
+//!
+//! `shadow.lock` is never unlinked by name: a writer that knows only the
+//! dotlock convention may have broken the same stale lock (or ours) and
+//! linked its own meanwhile. A lock is first renamed to a name of ours, which
+//! is atomic, and removed only if what was renamed is the file we judged (its
+//! inode, which a descriptor we keep open stops the kernel from reusing);
+//! anything else is renamed back at once. What remains is the moment between
+//! the two renames, when the name is free: a third dotlock-only writer
+//! linking its lock then makes the restore fail, and two foreign writers
+//! both believe they hold the lock. That needs a stale lock, two such writers
+//! and this timing; see RELIABILITY.md.
 
 use std::fs::{File, TryLockError};
 use std::io::Read;
@@ -25,12 +36,12 @@ use std::path::Path;
 use std::thread::sleep;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use rustix::fs::{self as rfs, AtFlags, Mode, OFlags};
+use rustix::fs::{self as rfs, AtFlags, Mode, OFlags, RenameFlags};
 use rustix::io::Errno;
 use rustix::process::{getpid, test_kill_process, Pid};
 
 use crate::error::{Error, Status};
-use crate::store::temp_name;
+use crate::store::{temp_name, TEMP_PREFIX};
 
 /// The dotlock's name in the domain directory.
 pub const DOTLOCK_NAME: &str = "shadow.lock";
@@ -102,12 +113,90 @@ impl Drop for DirFlock<'_> {
 #[derive(Debug)]
 struct Dotlock<'d> {
     dir: BorrowedFd<'d>,
+    mine: LockFile,
 }
 
 impl Drop for Dotlock<'_> {
     fn drop(&mut self) {
-        let _ = rfs::unlinkat(self.dir, DOTLOCK_NAME, AtFlags::empty());
+        // Only if `shadow.lock` is still ours: a foreign writer that judged
+        // it stale may have replaced it with its own.
+        let _ = remove_if_same(self.dir, &self.mine);
     }
+}
+
+/// A lock file as we saw it: its identity, and the file kept open so that
+/// its inode number cannot go to another file while we may still remove it.
+#[derive(Debug)]
+struct LockFile {
+    dev: u64,
+    ino: u64,
+    _pin: Option<File>,
+}
+
+impl LockFile {
+    fn is(&self, stat: &rfs::Stat) -> bool {
+        stat.st_dev == self.dev && stat.st_ino == self.ino
+    }
+}
+
+/// What became of a `shadow.lock` we meant to remove.
+#[derive(Debug, PartialEq, Eq)]
+enum Removal {
+    /// It was the file we meant, and it is gone.
+    Removed,
+    /// There was no `shadow.lock`.
+    Gone,
+    /// `shadow.lock` is another file (a writer replaced it); it was left in
+    /// place, or renamed back.
+    Other,
+}
+
+/// Removes `shadow.lock` if it is `expected`, never another writer's lock:
+/// see the module documentation.
+fn remove_if_same(dir: BorrowedFd<'_>, expected: &LockFile) -> Result<Removal, Errno> {
+    match rfs::statat(dir, DOTLOCK_NAME, AtFlags::SYMLINK_NOFOLLOW) {
+        Ok(stat) if expected.is(&stat) => {}
+        Ok(_) => return Ok(Removal::Other),
+        Err(Errno::NOENT) => return Ok(Removal::Gone),
+        Err(err) => return Err(err),
+    }
+    // Unique among passwdpop writers, which all hold the directory flock; a
+    // fixed name only if the OS gives no random bytes.
+    let aside = temp_name("aside").unwrap_or_else(|_| format!("{TEMP_PREFIX}aside.lock"));
+    match rfs::renameat(dir, DOTLOCK_NAME, dir, &aside) {
+        Ok(()) => {}
+        Err(Errno::NOENT) => return Ok(Removal::Gone),
+        Err(err) => return Err(err),
+    }
+    let renamed = rfs::statat(dir, &aside, AtFlags::SYMLINK_NOFOLLOW)?;
+    if expected.is(&renamed) {
+        match rfs::unlinkat(dir, &aside, AtFlags::empty()) {
+            Ok(()) => return Ok(Removal::Removed),
+            // A directory, say: it stays the lock it was.
+            Err(err) => {
+                put_back(dir, &aside);
+                return Err(err);
+            }
+        }
+    }
+    put_back(dir, &aside);
+    Ok(Removal::Other)
+}
+
+/// Renames a lock we set aside back to `shadow.lock`, unless a new lock took
+/// the name meanwhile: then the set-aside lock cannot return, and its name is
+/// removed (its owner removes `shadow.lock` by name when done, as the
+/// convention does).
+fn put_back(dir: BorrowedFd<'_>, aside: &str) {
+    match rfs::renameat_with(dir, aside, dir, DOTLOCK_NAME, RenameFlags::NOREPLACE) {
+        Ok(()) => return,
+        // A file system without RENAME_NOREPLACE: link() never replaces either.
+        Err(Errno::INVAL | Errno::NOSYS) => {
+            let _ = rfs::linkat(dir, aside, dir, DOTLOCK_NAME, AtFlags::empty());
+        }
+        Err(_) => {}
+    }
+    let _ = rfs::unlinkat(dir, aside, AtFlags::empty());
 }
 
 /// Who holds a dotlock, as far as its file says.
@@ -133,7 +222,12 @@ fn take_dotlock<'d>(
     let mut quick_retries = 0;
     loop {
         match rfs::linkat(dir, &pid_file.name, dir, DOTLOCK_NAME, AtFlags::empty()) {
-            Ok(()) => return Ok(Dotlock { dir }),
+            Ok(()) => {
+                return Ok(Dotlock {
+                    dir,
+                    mine: pid_file.into_lock_file(),
+                })
+            }
             Err(Errno::EXIST) => {}
             Err(err) => {
                 return Err(Error::io(
@@ -144,10 +238,11 @@ fn take_dotlock<'d>(
         }
         // `None`: the lock is gone or was broken, so linking may succeed now.
         let live_holder = match examine_dotlock(dir) {
-            Holder::Gone => None,
-            Holder::Live(holder) => Some(holder),
-            Holder::Stale => match rfs::unlinkat(dir, DOTLOCK_NAME, AtFlags::empty()) {
-                Ok(()) | Err(Errno::NOENT) => None,
+            Found::Gone => None,
+            Found::Live(holder) => Some(holder),
+            Found::Stale(stale) => match remove_if_same(dir, &stale) {
+                Ok(Removal::Removed | Removal::Gone) => None,
+                Ok(Removal::Other) => Some("a writer that replaced a stale lock".to_owned()),
                 Err(err) => Some(format!("a stale lock that cannot be removed ({err})")),
             },
         };
@@ -173,34 +268,49 @@ fn take_dotlock<'d>(
     }
 }
 
+/// What `shadow.lock` turned out to be.
+enum Found {
+    /// Held by a live process (or one we cannot tell is dead).
+    Live(String),
+    /// Stale: this file may be removed.
+    Stale(LockFile),
+    /// The lock vanished while we looked.
+    Gone,
+}
+
 /// Reads the dotlock and judges whether its holder is still there.
-fn examine_dotlock(dir: BorrowedFd<'_>) -> Holder {
+fn examine_dotlock(dir: BorrowedFd<'_>) -> Found {
     let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
     let fd = match rfs::openat(dir, DOTLOCK_NAME, flags, Mode::empty()) {
         Ok(fd) => fd,
-        Err(Errno::NOENT) => return Holder::Gone,
+        Err(Errno::NOENT) => return Found::Gone,
         // Unreadable (a symlink, no permission...): respect it until it is old.
         Err(_) => {
-            return judge_by_age(rfs::statat(dir, DOTLOCK_NAME, AtFlags::SYMLINK_NOFOLLOW).ok())
+            let stat = rfs::statat(dir, DOTLOCK_NAME, AtFlags::SYMLINK_NOFOLLOW).ok();
+            return found(judge_by_age(stat), stat, None);
         }
     };
     let stat = rfs::fstat(&fd).ok();
     let mut content = Vec::with_capacity(32);
-    let mut file = std::fs::File::from(fd);
+    let mut file = File::from(fd);
     let read_ok = (&mut file).take(64).read_to_end(&mut content).is_ok();
     let holder = match (parse_pid(&content).filter(|_| read_ok), stat) {
         (Some(pid), Some(stat)) => judge_by_pid(pid, stat.st_mtime),
         _ => judge_by_age(stat),
     };
-    if holder == Holder::Stale {
-        // Break it only if the name still means the file we judged.
-        let now = rfs::statat(dir, DOTLOCK_NAME, AtFlags::SYMLINK_NOFOLLOW).ok();
-        let same = matches!((stat, now), (Some(a), Some(b)) if a.st_ino == b.st_ino && a.st_dev == b.st_dev);
-        if !same {
-            return Holder::Gone;
-        }
+    found(holder, stat, Some(file))
+}
+
+fn found(holder: Holder, stat: Option<rfs::Stat>, file: Option<File>) -> Found {
+    match (holder, stat) {
+        (Holder::Live(holder), _) => Found::Live(holder),
+        (Holder::Stale, Some(stat)) => Found::Stale(LockFile {
+            dev: stat.st_dev,
+            ino: stat.st_ino,
+            _pin: file,
+        }),
+        (Holder::Stale | Holder::Gone, _) => Found::Gone,
     }
-    holder
 }
 
 fn parse_pid(content: &[u8]) -> Option<Pid> {
@@ -266,10 +376,14 @@ fn judge_by_age(stat: Option<rfs::Stat>) -> Holder {
     }
 }
 
-/// The unique file that is hard-linked to `shadow.lock`; removed on drop.
+/// The unique file that is hard-linked to `shadow.lock`; its name is removed
+/// on drop.
 struct PidFile<'d> {
     dir: BorrowedFd<'d>,
     name: String,
+    file: Option<File>,
+    dev: u64,
+    ino: u64,
 }
 
 impl<'d> PidFile<'d> {
@@ -283,16 +397,39 @@ impl<'d> PidFile<'d> {
                 err,
             )
         })?;
-        let pid_file = PidFile { dir, name };
+        let mut pid_file = PidFile {
+            dir,
+            name,
+            file: None,
+            dev: 0,
+            ino: 0,
+        };
+        let stat = rfs::fstat(&fd).map_err(|err| {
+            Error::io(
+                format_args!("examining a lock file in {}", dir_path.display()),
+                err,
+            )
+        })?;
+        (pid_file.dev, pid_file.ino) = (stat.st_dev, stat.st_ino);
         let pid = getpid().as_raw_nonzero().to_string();
-        let mut file = std::fs::File::from(fd);
+        let mut file = File::from(fd);
         std::io::Write::write_all(&mut file, pid.as_bytes()).map_err(|err| {
             Error::io(
                 format_args!("writing a lock file in {}", dir_path.display()),
                 err,
             )
         })?;
+        pid_file.file = Some(file);
         Ok(pid_file)
+    }
+
+    /// Our lock, once linked to `shadow.lock`.
+    fn into_lock_file(mut self) -> LockFile {
+        LockFile {
+            dev: self.dev,
+            ino: self.ino,
+            _pin: self.file.take(),
+        }
     }
 }
 
@@ -354,6 +491,89 @@ mod tests {
                 "{content:?}"
             );
         }
+    }
+
+    fn lock_file(path: &Path) -> LockFile {
+        let stat = rfs::statat(rfs::CWD, path, AtFlags::SYMLINK_NOFOLLOW).unwrap();
+        LockFile {
+            dev: stat.st_dev,
+            ino: stat.st_ino,
+            _pin: File::open(path).ok(),
+        }
+    }
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn only_the_lock_file_we_judged_is_ever_removed() {
+        // (what shadow.lock is when we remove it, the outcome, what is left)
+        #[rustfmt::skip]
+        let cases: &[(&str, Result<Removal, Errno>, &[&str])] = &[
+            ("the file we judged", Ok(Removal::Removed), &[]),
+            ("missing", Ok(Removal::Gone), &[]),
+            ("another writer's lock", Ok(Removal::Other), &["shadow.lock"]),
+            ("the directory we judged", Err(Errno::ISDIR), &["shadow.lock"]),
+        ];
+        for (what, outcome, left) in cases {
+            let scratch = tempfile::tempdir().unwrap();
+            let dir = File::open(scratch.path()).unwrap();
+            let lock = scratch.path().join(DOTLOCK_NAME);
+            if *what == "the directory we judged" {
+                std::fs::create_dir(&lock).unwrap();
+            } else {
+                std::fs::write(&lock, "1").unwrap();
+            }
+            let judged = lock_file(&lock);
+            match *what {
+                "missing" => std::fs::remove_file(&lock).unwrap(),
+                "another writer's lock" => {
+                    let theirs = scratch.path().join("theirs");
+                    std::fs::write(&theirs, "2").unwrap();
+                    std::fs::rename(&theirs, &lock).unwrap();
+                }
+                _ => {}
+            }
+            let removal = remove_if_same(dir.as_fd(), &judged);
+            assert_eq!(
+                removal.as_ref().map_err(|err| *err),
+                outcome.as_ref().map_err(|err| *err),
+                "{what}"
+            );
+            assert_eq!(names(scratch.path()), *left, "{what}");
+            if *what == "another writer's lock" {
+                assert_eq!(std::fs::read(&lock).unwrap(), b"2");
+            }
+        }
+    }
+
+    #[test]
+    fn releasing_leaves_a_lock_that_another_writer_put_in_place_of_ours() {
+        let scratch = tempfile::tempdir().unwrap();
+        let dir = File::open(scratch.path()).unwrap();
+        let lock = lock_domain(&dir, scratch.path(), Duration::ZERO).unwrap();
+        // A writer that judged our lock stale (another PID namespace, say)
+        // replaced it with its own.
+        let theirs = scratch.path().join("theirs");
+        std::fs::write(&theirs, "1").unwrap();
+        std::fs::rename(&theirs, scratch.path().join(DOTLOCK_NAME)).unwrap();
+        drop(lock);
+        assert_eq!(names(scratch.path()), ["shadow.lock"]);
+        assert_eq!(
+            std::fs::read(scratch.path().join(DOTLOCK_NAME)).unwrap(),
+            b"1"
+        );
+
+        // Our own lock is removed, and nothing else is left behind.
+        std::fs::remove_file(scratch.path().join(DOTLOCK_NAME)).unwrap();
+        drop(lock_domain(&dir, scratch.path(), Duration::ZERO).unwrap());
+        assert_eq!(names(scratch.path()), Vec::<String>::new());
     }
 
     fn now() -> i64 {
