@@ -26,7 +26,8 @@ Tokens for the admin API (Authorization: cpanel NAME:TOKEN or whm NAME:TOKEN):
     version,
     about = "Serve password changes over cPanel UAPI / API 2 (HTTPS) and poppassd",
     after_help = AFTER_HELP,
-    args_conflicts_with_subcommands = true
+    args_conflicts_with_subcommands = true,
+    args_override_self = true
 )]
 pub struct Cli {
     #[command(subcommand)]

@@ -331,6 +331,21 @@ mod tests {
         assert_eq!(settings.http, vec!["127.0.0.1:2080".parse().unwrap()]);
         assert_eq!(settings.poppassd, vec!["127.0.0.1:1106".parse().unwrap()]);
         assert_eq!(settings.max_connections, DEFAULT_MAX_CONNECTIONS);
+
+        // Listeners repeat; a single-valued flag given twice keeps the last.
+        let settings = resolve_args(&[
+            "--http",
+            "127.0.0.1:1",
+            "--http",
+            "127.0.0.2:2",
+            "--rounds",
+            "2000",
+            "--rounds",
+            "3000",
+        ])
+        .unwrap();
+        assert_eq!(settings.http.len(), 2);
+        assert_eq!(settings.library.rounds(), 3000);
     }
 
     #[test]
