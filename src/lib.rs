@@ -6,6 +6,7 @@ mod error;
 pub mod ffi;
 mod hash;
 mod lock;
+mod outcome;
 mod permissions;
 mod search;
 mod shadow;
@@ -19,6 +20,7 @@ pub use config::{
 };
 pub use error::{Error, Status};
 pub use lock::{DOTLOCK_NAME, UNREADABLE_DOTLOCK_AGE};
+pub use outcome::Outcome;
 pub use store::{SHADOW_NAME, TEMP_PREFIX};
 pub use validate::{MAX_DOMAIN_LEN, MAX_PASSWORD_LEN, MAX_USER_LEN};
 
@@ -47,6 +49,17 @@ impl Config {
         user: impl AsRef<[u8]>,
         password: impl AsRef<[u8]>,
     ) -> Result<(), Error> {
+        self.change_entry(domain, user, password).map(drop)
+    }
+
+    /// [`Config::change`], also telling which entry was changed: its name
+    /// as stored and whether it stays locked.
+    pub fn change_entry(
+        &self,
+        domain: impl AsRef<[u8]>,
+        user: impl AsRef<[u8]>,
+        password: impl AsRef<[u8]>,
+    ) -> Result<Outcome, Error> {
         let (domain, user) = parse_arguments(domain.as_ref(), user.as_ref(), password.as_ref())?;
         #[cfg(feature = "test-hooks")]
         if domain.as_str() == "panic.passwdpop.test" {
@@ -55,14 +68,15 @@ impl Config {
         let root = self.checked_root()?;
         // Hashing takes milliseconds: done before the lock, never under it.
         let hash = hash::sha512_crypt(password.as_ref(), self.rounds())?;
-        store::replace_hash(
+        let stored = store::replace_hash(
             root,
             &domain,
             &user,
             &hash,
             self.layout(),
             self.lock_timeout(),
-        )
+        )?;
+        Ok(Outcome::new(&stored, None))
     }
 
     /// Checks a password the way Exim's `crypteq` and Dovecot would: `Ok` on a
@@ -75,10 +89,26 @@ impl Config {
         user: impl AsRef<[u8]>,
         password: impl AsRef<[u8]>,
     ) -> Result<(), Error> {
+        match self.verify_entry(domain, user, password)?.mismatch() {
+            None => Ok(()),
+            Some(mismatch) => Err(mismatch.clone()),
+        }
+    }
+
+    /// [`Config::verify`], with a mismatch told in the [`Outcome`] (see
+    /// [`Outcome::mismatch`]) next to the entry's name as stored and whether
+    /// it is locked. Errors other than a mismatch are `Err` as in `verify`.
+    pub fn verify_entry(
+        &self,
+        domain: impl AsRef<[u8]>,
+        user: impl AsRef<[u8]>,
+        password: impl AsRef<[u8]>,
+    ) -> Result<Outcome, Error> {
         let (domain, user) = parse_arguments(domain.as_ref(), user.as_ref(), password.as_ref())?;
         let root = self.checked_root()?;
-        let stored = store::read_hash(root, &domain, &user)?;
-        hash::verify(password.as_ref(), &stored)
+        let stored = store::read_entry(root, &domain, &user)?;
+        let mismatch = hash::verify(password.as_ref(), &stored.hash).err();
+        Ok(Outcome::new(&stored, mismatch))
     }
 }
 

@@ -36,11 +36,47 @@ pub enum Matches {
     Several,
 }
 
+/// The entry a change rewrote or a verification read, as the file holds it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stored {
+    /// The user name as written in the file; its case may differ from the
+    /// name asked for.
+    pub name: Vec<u8>,
+    /// Field 2 with any `!` and `{SCHEME}`: as read by a verification, as
+    /// written by a change.
+    pub hash: Vec<u8>,
+}
+
+impl Stored {
+    /// `content` is an entry line without its ending, matched for `user`.
+    fn of(content: &[u8], user: &str) -> Stored {
+        // The match compares the first `user.len()` bytes, ignoring ASCII
+        // case (see `is_entry_for`): those bytes are the name as stored.
+        let name = &content[..user.len().min(content.len())];
+        let hash = fields(content).nth(1).unwrap_or_default();
+        Stored {
+            name: name.to_vec(),
+            hash: hash.to_vec(),
+        }
+    }
+}
+
 /// The scheme prefix written when the old hash had one (Dovecot's convention).
 const SCHEME_PREFIX: &[u8] = b"{SHA512-CRYPT}";
 
-/// Copies `input` to `output`, replacing the hash of the entry for `user`.
-pub fn rewrite<R: Read, W: Write>(
+/// Copies `input` to `output`, replacing the hash of the entry for `user`;
+/// with [`Matches::One`], also the entry as it was.
+pub fn rewrite_entry<R: Read, W: Write>(
+    input: R,
+    output: W,
+    user: &str,
+    replacement: &Replacement<'_>,
+) -> io::Result<(Matches, Option<Stored>)> {
+    rewrite_entry_buffered(input, READ_BUFFER, output, user, replacement)
+}
+
+#[cfg(test)]
+fn rewrite<R: Read, W: Write>(
     input: R,
     output: W,
     user: &str,
@@ -49,15 +85,27 @@ pub fn rewrite<R: Read, W: Write>(
     rewrite_buffered(input, READ_BUFFER, output, user, replacement)
 }
 
+#[cfg(test)]
 fn rewrite_buffered<R: Read, W: Write>(
+    input: R,
+    buffer_len: usize,
+    output: W,
+    user: &str,
+    replacement: &Replacement<'_>,
+) -> io::Result<Matches> {
+    rewrite_entry_buffered(input, buffer_len, output, user, replacement).map(|(matches, _)| matches)
+}
+
+fn rewrite_entry_buffered<R: Read, W: Write>(
     input: R,
     buffer_len: usize,
     mut output: W,
     user: &str,
     replacement: &Replacement<'_>,
-) -> io::Result<Matches> {
+) -> io::Result<(Matches, Option<Stored>)> {
     let mut rewritten = Vec::new();
     let mut matches = Matches::None;
+    let mut found = None;
     scan(input, buffer_len, user, |piece| match piece {
         Piece::Other(bytes) => output.write_all(bytes).map(|()| Step::Continue),
         Piece::Entry(_) if matches == Matches::One => {
@@ -69,37 +117,55 @@ fn rewrite_buffered<R: Read, W: Write>(
             let (content, ending) = split_ending(line);
             rewritten.clear();
             replace_entry(content, replacement, &mut rewritten);
+            found = Some(Stored::of(&rewritten, user));
             rewritten.extend_from_slice(ending);
             output.write_all(&rewritten).map(|()| Step::Continue)
         }
     })?;
-    Ok(matches)
+    Ok(match matches {
+        Matches::One => (matches, found),
+        _ => (matches, None),
+    })
 }
 
-/// The hash field (field 2, as stored, with any `!` or `{SCHEME}`) of the first
-/// entry for `user`, as Exim's lsearch and Dovecot's passwd-file would read it.
-/// Reading stops at that entry. An entry without a second field has an empty hash.
-pub fn find_hash<R: Read>(input: R, user: &str) -> io::Result<Option<Vec<u8>>> {
-    find_hash_buffered(input, READ_BUFFER, user)
+/// The first entry for `user`, as Exim's lsearch and Dovecot's passwd-file
+/// would read it: its name and its hash field (field 2, as stored, with any
+/// `!` or `{SCHEME}`). Reading stops at that entry. An entry without a
+/// second field has an empty hash.
+pub fn find_entry<R: Read>(input: R, user: &str) -> io::Result<Option<Stored>> {
+    find_entry_buffered(input, READ_BUFFER, user)
 }
 
-fn find_hash_buffered<R: Read>(
+fn find_entry_buffered<R: Read>(
     input: R,
     buffer_len: usize,
     user: &str,
-) -> io::Result<Option<Vec<u8>>> {
+) -> io::Result<Option<Stored>> {
     let mut found = None;
     scan(input, buffer_len, user, |piece| {
         Ok(match piece {
             Piece::Other(_) => Step::Continue,
             Piece::Entry(line) => {
-                let hash = fields(split_ending(line).0).nth(1).unwrap_or_default();
-                found = Some(hash.to_vec());
+                found = Some(Stored::of(split_ending(line).0, user));
                 Step::Stop
             }
         })
     })?;
     Ok(found)
+}
+
+#[cfg(test)]
+fn find_hash<R: Read>(input: R, user: &str) -> io::Result<Option<Vec<u8>>> {
+    find_hash_buffered(input, READ_BUFFER, user)
+}
+
+#[cfg(test)]
+fn find_hash_buffered<R: Read>(
+    input: R,
+    buffer_len: usize,
+    user: &str,
+) -> io::Result<Option<Vec<u8>>> {
+    find_entry_buffered(input, buffer_len, user).map(|found| found.map(|stored| stored.hash))
 }
 
 /// What [`scan`] hands over, in file order.
@@ -234,6 +300,14 @@ pub fn scheme_prefix_len(hash: &[u8]) -> Option<usize> {
     let rest = hash.strip_prefix(b"{")?;
     let close = rest.iter().position(|&byte| byte == b'}')?;
     (close > 0).then_some(close + 2)
+}
+
+/// Whether a stored hash is locked: a `!` in front, or right after a
+/// `{SCHEME}` prefix (which Dovecot reads as part of the hash, so it never
+/// matches either).
+pub fn is_locked(hash: &[u8]) -> bool {
+    let after_prefix = scheme_prefix_len(hash).map_or(hash, |len| &hash[len..]);
+    hash.starts_with(b"!") || after_prefix.starts_with(b"!")
 }
 
 /// The hash without the leading `!` characters that lock an account, and how many there were.
@@ -536,6 +610,54 @@ mod tests {
         ];
         for (input, user, expected) in cases {
             assert_eq!(run(input, user, Layout::Shadow).0, *expected, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn the_entry_found_keeps_the_name_as_stored_and_its_locks() {
+        /// input, user, the name as stored, whether it is locked
+        type NameCase = (&'static [u8], &'static str, &'static [u8], bool);
+        #[rustfmt::skip]
+        let cases: &[NameCase] = &[
+            (b"alice:A\nDan:$6$x:1\n", "dan", b"Dan", false),
+            (b"DAN:$6$x\r\n", "Dan", b"DAN", false),
+            (b"dan\n", "DAN", b"dan", false),
+            (b"dan:!$6$x:1\n", "dan", b"dan", true),
+            (b"dan:!!{SHA512-CRYPT}$6$x\n", "dan", b"dan", true),
+            (b"dan:{SHA512-CRYPT}!$6$x\n", "dan", b"dan", true),
+            (b"dan:{SHA512-CRYPT}$6$x!\n", "dan", b"dan", false),
+            (b"dan:\n", "dan", b"dan", false),
+        ];
+        for &(input, user, name, locked) in cases {
+            let found = find_entry(input, user).unwrap().unwrap();
+            assert_eq!(found.name, name, "{input:?}");
+            assert_eq!(is_locked(&found.hash), locked, "{input:?}");
+            let mut output = Vec::new();
+            let (matches, rewritten) = rewrite_entry(
+                input,
+                &mut output,
+                user,
+                &Replacement {
+                    hash: NEW,
+                    layout: Layout::Shadow,
+                    day: 1,
+                },
+            )
+            .unwrap();
+            // What a change reports is the entry as written.
+            let written = find_entry(&output[..], user).unwrap();
+            assert_eq!((matches, &rewritten), (Matches::One, &written), "{input:?}");
+            assert_eq!(rewritten.unwrap().name, found.name, "{input:?}");
+        }
+        let mut output = Vec::new();
+        let replacement = Replacement {
+            hash: NEW,
+            layout: Layout::Shadow,
+            day: 1,
+        };
+        for input in [&b"alice:A\n"[..], b"dan:A\nDAN:B\n"] {
+            let (_, found) = rewrite_entry(input, &mut output, "dan", &replacement).unwrap();
+            assert_eq!(found, None, "{input:?}");
         }
     }
 

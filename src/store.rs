@@ -19,7 +19,7 @@ use rustix::io::Errno;
 use crate::config::Layout;
 use crate::error::{Error, Status};
 use crate::lock::lock_domain;
-use crate::shadow::{self, Matches, Replacement};
+use crate::shadow::{self, Matches, Replacement, Stored};
 use crate::validate::{Domain, User};
 
 /// The file each domain directory holds.
@@ -203,7 +203,8 @@ fn unsafe_path(path: &Path, what: &str) -> Error {
     )
 }
 
-/// Replaces the hash of `user`'s entry with `hash`, atomically, under the lock.
+/// Replaces the hash of `user`'s entry with `hash`, atomically, under the
+/// lock; returns the entry as it was.
 pub fn replace_hash(
     root: &Path,
     domain: &Domain,
@@ -211,7 +212,7 @@ pub fn replace_hash(
     hash: &str,
     layout: Layout,
     lock_timeout: Duration,
-) -> Result<(), Error> {
+) -> Result<Stored, Error> {
     let dir = DomainDir::open(root, domain)?;
     // Fail fast on a missing or unsafe file before waiting for the lock.
     drop(dir.open_shadow()?);
@@ -227,19 +228,20 @@ pub fn replace_hash(
     };
     let temp = TempFile::create(&dir, &old_file, &old_stat)?;
     let mut writer = BufWriter::with_capacity(WRITE_BUFFER, EarlyWriteback::new(&temp.file));
-    let matches = shadow::rewrite(&old_file, &mut writer, user.as_str(), &replacement)
-        .and_then(|matches| writer.flush().map(|()| matches))
-        .map_err(|err| Error::io(format_args!("rewriting {}", path.display()), err))?;
+    let (matches, found) =
+        shadow::rewrite_entry(&old_file, &mut writer, user.as_str(), &replacement)
+            .and_then(|found| writer.flush().map(|()| found))
+            .map_err(|err| Error::io(format_args!("rewriting {}", path.display()), err))?;
     drop(writer);
-    match matches {
-        Matches::One => {}
-        Matches::None => {
+    let stored = match (matches, found) {
+        (Matches::One, Some(stored)) => stored,
+        (Matches::None, _) | (Matches::One, None) => {
             return Err(Error::new(
                 Status::NoSuchAccount,
                 format!("no account '{}' in {}", user.as_str(), domain.as_str()),
             ))
         }
-        Matches::Several => {
+        (Matches::Several, _) => {
             return Err(Error::new(
                 Status::AmbiguousAccount,
                 format!(
@@ -249,7 +251,7 @@ pub fn replace_hash(
                 ),
             ))
         }
-    }
+    };
     temp.commit(&old_stat)?;
     drop(lock);
     // The replaced file has no name left: closing it frees its pages, which
@@ -259,15 +261,16 @@ pub fn replace_hash(
     // need not wait for it. No caller hears of success before its own sync,
     // and whatever rename that sync makes durable is ours or a later one,
     // whose file was read from ours under the lock and synced before it.
-    dir.sync()
+    dir.sync()?;
+    Ok(stored)
 }
 
-/// The stored hash field of `user`'s first entry, read without a lock: the
-/// file is only ever replaced whole.
-pub fn read_hash(root: &Path, domain: &Domain, user: &User) -> Result<Vec<u8>, Error> {
+/// `user`'s first entry, read without a lock: the file is only ever
+/// replaced whole.
+pub fn read_entry(root: &Path, domain: &Domain, user: &User) -> Result<Stored, Error> {
     let dir = DomainDir::open(root, domain)?;
     let (file, _) = dir.open_shadow()?;
-    shadow::find_hash(file, user.as_str())
+    shadow::find_entry(file, user.as_str())
         .map_err(|err| Error::io(format_args!("reading {}", dir.shadow_path().display()), err))?
         .ok_or_else(|| {
             Error::new(

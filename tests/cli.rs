@@ -787,3 +787,75 @@ fn an_empty_or_relative_root_variable_is_refused() {
     let out = run_with(&with_root, b"pw\n", &[("PASSWDPOP_ROOT", Path::new(""))]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 }
+
+/// What the command says names the account as the file has it, and says
+/// what a person must know: a lock that stays, a name Dovecot cannot find.
+#[test]
+fn messages_name_the_entry_as_stored() {
+    let fx = Fixture::new();
+    fx.domain(
+        "example.net",
+        b"info:old:1\nDan:old:1\nlocked:!old:1\nprefixed:{SHA512-CRYPT}!old:1\n",
+    );
+    const UPPER_WARNING: &str = "passwdpop: warning: the entry is named 'Dan', not in lower case";
+    #[rustfmt::skip]
+    let cases: &[(&[&str], &str, i32, &str, &str)] = &[
+        // arguments, password, exit, stdout or the error, a warning on stderr
+        (&["--email", "INFO", "--domain", "example.net"], "pw1", 0,
+         "password changed for info@example.net\n", ""),
+        (&["--email", "info@example.net"], "pw2", 0,
+         "password changed for info@example.net\n", ""),
+        (&["--email", "Info@Example.NET"], "pw3", 0,
+         "password changed for info@example.net\n", ""),
+        (&["email=info%40example.net"], "pw4", 0,
+         "password changed for info@example.net\n", ""),
+        (&["--verify", "--email", "INFO@example.net"], "pw4", 0,
+         "password matches for info@example.net\n", ""),
+        (&["--verify", "--email", "info@example.net"], "wrong", 12,
+         "passwdpop: password does not match for info@example.net\n", ""),
+        (&["--email", "dan@example.net"], "pw5", 0,
+         "password changed for Dan@example.net\n", UPPER_WARNING),
+        (&["--verify", "--email", "dan@example.net"], "pw5", 0,
+         "password matches for Dan@example.net\n", UPPER_WARNING),
+        (&["--verify", "--email", "dan@example.net"], "wrong", 12,
+         "passwdpop: password does not match for Dan@example.net\n", UPPER_WARNING),
+        (&["--email", "locked@example.net"], "pw6", 0,
+         "password changed for locked@example.net; the account stays locked ('!' in front of its hash) until it is unlocked\n", ""),
+                (&["--verify", "--email", "locked@example.net"], "pw6", 12,
+         "passwdpop: password does not match for locked@example.net: the account is locked ('!' in front of its hash)\n", ""),
+        (&["--email", "info@"], "pw", 64, "missing domain", ""),
+    ];
+    for &(args, password, code, expected, warning) in cases {
+        let out = run(&fx, args, format!("{password}\n").as_bytes());
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+        match code {
+            0 => assert_eq!(stdout, expected, "{args:?}"),
+            64 => assert!(stderr.contains(expected), "{args:?}: {stderr}"),
+            _ => assert!(stderr.ends_with(expected), "{args:?}: {stderr}"),
+        }
+        if warning.is_empty() {
+            assert!(!stderr.contains("warning"), "{args:?}: {stderr}");
+        } else {
+            assert!(stderr.starts_with(warning), "{args:?}: {stderr}");
+            assert!(stderr.contains("rename it 'dan'"), "{args:?}: {stderr}");
+        }
+    }
+    let file = text(&fx.read("example.net"));
+    assert!(
+        file.contains("\nDan:$6$") && file.contains("\nlocked:!$6$"),
+        "{file}"
+    );
+    // A `!` after the scheme: the message says "locked" exactly when the
+    // written entry is.
+    let out = run(&fx, &["--email", "prefixed@example.net"], b"pw7\n");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let hash = hash_of(&fx.read("example.net"), "prefixed");
+    let locked = hash.starts_with('!') || hash.starts_with("{SHA512-CRYPT}!");
+    assert_eq!(text(&out.stdout).contains("stays locked"), locked, "{hash}");
+}

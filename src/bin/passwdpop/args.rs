@@ -204,8 +204,12 @@ impl Cli {
     fn into_request(self) -> Result<Request, Failure> {
         self.refuse_misplaced_password()?;
         let words = Words::parse(&self.words)?;
-        let domain = one_of("domain", words.domain, self.domain.map(into_bytes))?;
         let email = one_of("email", words.email, self.email.map(into_bytes))?;
+        // A full address names its domain: `--email info@example.com` alone is enough.
+        let domain = match (words.domain, self.domain.map(into_bytes), domain_of(&email)) {
+            (None, None, Some(domain)) => domain.to_vec(),
+            (word, flag, _) => one_of("domain", word, flag)?,
+        };
         let password = match (words.password, self.password_fd) {
             (Some(_), Some(_)) => {
                 return Err(usage(
@@ -296,6 +300,13 @@ fn usage(message: impl Into<String>) -> Failure {
 
 fn into_bytes(value: OsString) -> Vec<u8> {
     value.into_encoded_bytes()
+}
+
+/// The domain of a full address: what follows its first `@`, when that is
+/// not empty (the library checks the rest).
+fn domain_of(email: &[u8]) -> Option<&[u8]> {
+    let at = email.iter().position(|&byte| byte == b'@')?;
+    Some(&email[at + 1..]).filter(|domain| !domain.is_empty())
 }
 
 /// A value that may come as a word or as a flag, but not both.

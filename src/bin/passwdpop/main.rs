@@ -10,6 +10,7 @@ use std::ffi::OsString;
 use std::io::Write;
 use std::process::ExitCode;
 
+use passwdpop::Status;
 use report::{report, Failure, Output, Success};
 
 fn main() -> ExitCode {
@@ -39,21 +40,43 @@ fn main() -> ExitCode {
 fn run(request: args::Request) -> Result<Success, Failure> {
     let password = password::read_password(request.password, request.verify)?;
     let config = &request.config;
+    let (domain, email) = (&request.domain, &request.email);
     let outcome = if request.verify {
-        config.verify(&request.domain, &request.email, &password)
+        config.verify_entry(domain, email, &password)
     } else {
-        config.change(&request.domain, &request.email, &password)
-    };
-    outcome.map_err(Failure::Library)?;
+        config.change_entry(domain, email, &password)
+    }
+    .map_err(Failure::Library)?;
+    let address = address(domain, outcome.name().as_bytes());
+    if outcome.name().bytes().any(|byte| byte.is_ascii_uppercase()) {
+        report::warn(&format!(
+            "the entry is named '{}', not in lower case: Dovecot looks up the lower-cased \
+             login case-sensitively and never finds it (Exim and passwdpop do); rename it '{}'",
+            outcome.name(),
+            outcome.name().to_ascii_lowercase()
+        ));
+    }
+    if let Some(mismatch) = outcome.mismatch() {
+        let plain = mismatch.message() == Status::PasswordMismatch.description();
+        let message = if plain {
+            format!("password does not match for {address}")
+        } else {
+            format!(
+                "password does not match for {address}: {}",
+                mismatch.message()
+            )
+        };
+        return Err(Failure::Other(Status::PasswordMismatch, message));
+    }
     Ok(Success {
         verified: request.verify,
-        address: address(&request.domain, &request.email),
+        address,
+        locked: outcome.is_locked(),
     })
 }
 
 /// `local@domain` as the user will recognise it (both were validated by now).
-fn address(domain: &[u8], email: &[u8]) -> String {
-    let local = email.split(|&byte| byte == b'@').next().unwrap_or_default();
+fn address(domain: &[u8], local: &[u8]) -> String {
     let domain = domain.strip_suffix(b".").unwrap_or(domain);
     format!(
         "{}@{}",

@@ -57,7 +57,15 @@ fn status_exit_code(status: Status) -> u8 {
 /// What succeeded, for the one line of text output.
 pub struct Success {
     pub verified: bool,
+    /// The name as the file has it, `@`, the domain.
     pub address: String,
+    /// The entry is locked, and a change kept it so.
+    pub locked: bool,
+}
+
+/// A note on standard error that does not change the outcome.
+pub fn warn(message: &str) {
+    let _ = writeln!(std::io::stderr(), "passwdpop: warning: {message}");
 }
 
 /// Prints the outcome and returns the exit status. A result that cannot be
@@ -89,7 +97,16 @@ pub fn report(outcome: Result<Success, Failure>, output: Output) -> ExitCode {
                 } else {
                     "changed"
                 };
-                writeln!(std::io::stdout(), "password {verb} for {}", success.address)
+                let note = if success.locked && !success.verified {
+                    "; the account stays locked ('!' in front of its hash) until it is unlocked"
+                } else {
+                    ""
+                };
+                writeln!(
+                    std::io::stdout(),
+                    "password {verb} for {}{note}",
+                    success.address
+                )
             }
             (Err(Failure::Usage(_)), Some(message)) if message.starts_with("error:") => {
                 write!(std::io::stderr(), "{message}")
