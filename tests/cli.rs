@@ -859,3 +859,97 @@ fn messages_name_the_entry_as_stored() {
     let locked = hash.starts_with('!') || hash.starts_with("{SHA512-CRYPT}!");
     assert_eq!(text(&out.stdout).contains("stays locked"), locked, "{hash}");
 }
+
+/// What to type once the screen shows what.
+type Keys = (&'static str, &'static [u8]);
+
+/// Runs `shell` under `script` (a pseudo-terminal), typing each of `keys`
+/// once the screen shows its cue, and returns the screen.
+fn type_on_terminal(shell: &str, keys: &[Keys]) -> String {
+    use std::io::Read;
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
+    let mut child = Command::new("script")
+        .args(["-qec", shell, "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let screen = Arc::new(Mutex::new(Vec::new()));
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = {
+        let screen = Arc::clone(&screen);
+        std::thread::spawn(move || {
+            let mut buffer = [0u8; 4096];
+            while let Ok(read @ 1..) = stdout.read(&mut buffer) {
+                screen.lock().unwrap().extend_from_slice(&buffer[..read]);
+            }
+        })
+    };
+    let mut input = child.stdin.take().unwrap();
+    let mut seen = 0;
+    for (cue, key) in keys {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let shown = text(&screen.lock().unwrap()[seen..]);
+            if let Some(at) = shown.find(cue) {
+                seen += at + cue.len();
+                break;
+            }
+            assert!(Instant::now() < deadline, "no {cue:?} on {shown:?}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        // The prompt is written just before echo goes off: give the
+        // command a moment to reach its read.
+        std::thread::sleep(Duration::from_millis(200));
+        input.write_all(key).unwrap();
+    }
+    child.wait().unwrap();
+    drop(input);
+    reader.join().unwrap();
+    let screen = text(&screen.lock().unwrap());
+    screen
+}
+
+/// Every way out of the password prompt leaves the terminal as it was:
+/// echo, line editing and signal keys on.
+#[test]
+fn the_terminal_is_restored_on_every_way_out_of_the_prompt() {
+    let fx = fixture();
+    let command = format!(
+        "'{BIN}' --root '{}' --rounds 1000 --domain example.com --email sales",
+        fx.root.display()
+    );
+    #[rustfmt::skip]
+    let cases: &[(&str, &[Keys], &str)] = &[
+        // extra arguments, keys typed at each cue, the shell's status
+        ("", &[("New password:", b"\x03")], "status=130"),
+        ("", &[("New password:", b"t1\n"), ("Retype new password:", b"\x03")], "status=130"),
+        ("", &[("New password:", b"\x1c")], "status=131"),
+        ("--verify", &[("Password:", b"\x04")], "status=4"),
+        ("", &[("New password:", b"t2\n"), ("Retype new password:", b"t3\n")], "status=4"),
+        ("", &[("New password:", b"t4\n"), ("Retype new password:", b"t4\n")], "status=0"),
+    ];
+    for (extra, keys, status) in cases {
+        // The shell survives the signal (its trap) and shows the terminal's
+        // settings after the command; no core file for SIGQUIT.
+        let shell = format!(
+            "ulimit -c 0; trap ':' INT QUIT; {command} {extra}; echo \"status=$?\"; stty -a"
+        );
+        let screen = type_on_terminal(&shell, keys);
+        assert!(screen.contains(status), "{keys:?}: {screen}");
+        let settings = &screen[screen.find("status=").unwrap()..];
+        let flags: Vec<&str> = settings
+            .split(|c: char| c.is_whitespace() || c == ';')
+            .collect();
+        for flag in ["echo", "icanon", "isig"] {
+            assert!(flags.contains(&flag), "{keys:?}: {flag} is off: {settings}");
+        }
+        assert!(
+            !screen.contains("t1") && !screen.contains("t4"),
+            "echoed: {screen}"
+        );
+    }
+    assert!(verifies(&fx, "sales", b"t4"));
+}

@@ -5,6 +5,7 @@ mod args;
 mod password;
 mod report;
 mod secure;
+mod terminal;
 
 use std::ffi::OsString;
 use std::io::Write;

@@ -2,13 +2,14 @@
 //! buffer is zeroized, nothing is echoed.
 
 use std::io::{self, IsTerminal, Read};
-use std::os::fd::{BorrowedFd, RawFd};
+use std::os::fd::{AsFd, BorrowedFd, RawFd};
 
 use passwdpop::Status;
 use zeroize::Zeroizing;
 
 use crate::args::PasswordSource;
 use crate::report::Failure;
+use crate::terminal;
 
 /// More than any valid password (511 bytes) plus its line ending; longer
 /// input is passed on whole, and the library rejects it as too long.
@@ -19,13 +20,15 @@ const MAX_INPUT: usize = 4096;
 pub fn read_password(source: PasswordSource, verify: bool) -> Result<Zeroizing<Vec<u8>>, Failure> {
     match source {
         PasswordSource::Argument(password) => Ok(password),
-        PasswordSource::Stdin { .. } if io::stdin().is_terminal() => prompt(verify),
+        PasswordSource::Stdin { .. } if io::stdin().is_terminal() => {
+            prompt(io::stdin().as_fd(), verify)
+        }
         PasswordSource::Stdin { raw } => read_input(io::stdin().lock(), !raw)
             .map_err(|err| input_error(format!("reading the password from standard input: {err}"))),
         PasswordSource::Fd(fd) => {
             let inherited = InheritedFd::new(fd)?;
             if inherited.is_terminal() {
-                return prompt(verify);
+                return prompt(inherited.borrow(), verify);
             }
             read_input(inherited, true).map_err(|err| {
                 input_error(format!(
@@ -104,10 +107,9 @@ fn read_input(mut input: impl Read, first_line: bool) -> io::Result<Zeroizing<Ve
 }
 
 /// Asks on the terminal without echo: twice for a new password, as passwd(1) does.
-fn prompt(verify: bool) -> Result<Zeroizing<Vec<u8>>, Failure> {
+fn prompt(terminal: BorrowedFd<'_>, verify: bool) -> Result<Zeroizing<Vec<u8>>, Failure> {
     let ask = |question: &str| {
-        rpassword::prompt_password(question)
-            .map(|answer| Zeroizing::new(answer.into_bytes()))
+        terminal::ask(terminal, question, MAX_INPUT)
             .map_err(|err| input_error(format!("reading the password from the terminal: {err}")))
     };
     if verify {
