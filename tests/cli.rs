@@ -953,3 +953,92 @@ fn the_terminal_is_restored_on_every_way_out_of_the_prompt() {
     }
     assert!(verifies(&fx, "sales", b"t4"));
 }
+
+/// As whom, the arguments, standard input, the line expected.
+type LogCase<'a> = (&'a [&'a str], &'a [&'a str], &'a str, Option<&'a str>);
+
+/// Every change, made or refused, leaves one line in syslog (authpriv): the
+/// command runs in its own mount namespace where /dev/log is a socket this
+/// test reads, so the machine's syslog is neither needed nor touched.
+#[test]
+fn every_change_made_or_refused_is_logged_to_authpriv() {
+    use std::os::unix::net::UnixDatagram;
+    let fx = fixture();
+    let socket_dir = tempfile::tempdir().unwrap();
+    let socket_path = socket_dir.path().join("log");
+    let socket = UnixDatagram::bind(&socket_path).unwrap();
+    socket.set_nonblocking(true).unwrap();
+    // Anyone may log, as through the real /dev/log.
+    std::fs::set_permissions(
+        &socket_path,
+        std::os::unix::fs::PermissionsExt::from_mode(0o666),
+    )
+    .unwrap();
+    let word = format!("password={SECRET}");
+    // authpriv is facility 10: <86> is info, <85> notice.
+    #[rustfmt::skip]
+    let cases: &[LogCase] = &[
+        // prefix (as whom), arguments, stdin, the line after "passwdpop[PID]: "
+        (&[], &["--domain", "example.com", "--email", "SALES"], "pw-log\n",
+         Some("<86>|password changed for sales@example.com by uid 0")),
+        (&[], &["domain=example.com", "email=info", &word], "",
+         Some("<86>|password changed for info@example.com by uid 0")),
+        (&[], &["--domain", "example.com", "--email", "nosuch"], "pw\n",
+         Some("<85>|password not changed for nosuch@example.com by uid 0: \
+               PASSWDPOP_NO_SUCH_ACCOUNT (no account 'nosuch' in example.com)")),
+        (&[], &["--domain", "example.com", "--email", "sales"], "\n",
+         Some("<85>|password not changed for sales@example.com by uid 0: \
+               PASSWDPOP_INVALID_PASSWORD (invalid password: it is empty)")),
+        (&[], &["--domain", "exa\nmple.com", "--email", "sales"], "pw\n",
+         Some("<85>|password not changed for sales@exa\\nmple.com by uid 0: PASSWDPOP_INVALID_DOMAIN")),
+        (&["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"],
+         &["--domain", "example.com", "--email", "sales"], "pw\n",
+         Some("<85>|password not changed for sales@example.com by uid 65534: PASSWDPOP_")),
+        // Checks and command lines that do not parse change nothing: no line.
+        (&[], &["--verify", "--domain", "example.com", "--email", "sales"], "pw-log\n", None),
+        (&[], &["--bogus"], "", None),
+    ];
+    let root = fx.root.to_str().unwrap();
+    for (as_whom, args, stdin, expected) in cases {
+        let mut command = Command::new("unshare");
+        command
+            .args(["-m", "sh", "-c"])
+            .arg("mount -t tmpfs tmpfs /dev && touch /dev/log && mount --bind \"$0\" /dev/log && exec \"$@\"")
+            .arg(&socket_path)
+            .args(*as_whom)
+            .args([BIN, "--root", root, "--rounds", "1000"])
+            .args(*args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let child = spawn_with_stdin(&mut command, stdin.as_bytes());
+        let pid = child.id();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            !text(&out.stderr).contains("mount"),
+            "{}",
+            text(&out.stderr)
+        );
+        let mut datagram = vec![0u8; 4096];
+        let received = socket.recv(&mut datagram).ok();
+        let line = received.map(|len| text(&datagram[..len]));
+        match (expected, &line) {
+            (None, None) => {}
+            (Some(expected), Some(line)) => {
+                let (priority, message) = expected.split_once('|').unwrap();
+                assert!(line.starts_with(priority), "{args:?}: {line}");
+                let tagged = format!(" passwdpop[{pid}]: {message}");
+                assert!(line.contains(&tagged), "{args:?}: {line}\nwanted {tagged}");
+            }
+            _ => panic!("{args:?}: expected {expected:?}, logged {line:?}"),
+        }
+        if let Some(line) = &line {
+            assert!(!line.contains(SECRET) && !line.contains("pw-log"), "{line}");
+            assert!(!line.contains("$6$"), "a hash in {line}");
+            assert_eq!(line.lines().count(), 1, "{line}");
+        }
+        assert!(
+            socket.recv(&mut datagram).is_err(),
+            "more than one line for {args:?}"
+        );
+    }
+}

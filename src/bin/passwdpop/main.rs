@@ -2,9 +2,10 @@
 //! hook script, cpapi2-compatible. Built over the library's safe Rust API.
 
 mod args;
+mod audit;
 mod password;
 mod report;
-mod secure;
+mod sys;
 mod terminal;
 
 use std::ffi::OsString;
@@ -16,8 +17,8 @@ use report::{report, Failure, Output, Success};
 
 fn main() -> ExitCode {
     // Before any argument, variable or byte of input is looked at.
-    if secure::is_secure_execution() {
-        let _ = writeln!(std::io::stderr(), "{}", secure::REFUSAL);
+    if sys::is_secure_execution() {
+        let _ = writeln!(std::io::stderr(), "{REFUSAL}");
         return ExitCode::from(report::EXIT_SECURE_EXECUTION);
     }
     let args: Vec<OsString> = std::env::args_os().collect();
@@ -35,8 +36,19 @@ fn main() -> ExitCode {
         Err(Err(failure)) => return report(Err(failure), fallback_output),
     };
     let output = request.output;
-    report(run(request), output)
+    let change = (!request.verify).then(|| audit::Change::new(&request.domain, &request.email));
+    let outcome = run(request);
+    if let Some(change) = change {
+        change.log(&outcome);
+    }
+    report(outcome, output)
 }
+
+/// What a setuid or setgid copy of the command says instead of running: it
+/// would let any local user reset any mailbox, and everything it reads
+/// (arguments, environment, input) comes from that user.
+const REFUSAL: &str = "passwdpop: refusing to run setuid or setgid: it would let any local user \
+reset any mailbox; run it as root (for example through a sudo rule for exactly this command) or use passwdpopd";
 
 fn run(request: args::Request) -> Result<Success, Failure> {
     let password = password::read_password(request.password, request.verify)?;

@@ -42,7 +42,16 @@ impl Failure {
         }
     }
 
-    fn message(&self) -> &str {
+    /// The library status it is classed as; `None` for a usage error.
+    pub fn status(&self) -> Option<Status> {
+        match self {
+            Failure::Usage(_) => None,
+            Failure::Library(err) => Some(err.status()),
+            Failure::Other(status, _) => Some(*status),
+        }
+    }
+
+    pub fn message(&self) -> &str {
         match self {
             Failure::Usage(message) | Failure::Other(_, message) => message,
             Failure::Library(err) => err.message(),
