@@ -1042,3 +1042,43 @@ fn every_change_made_or_refused_is_logged_to_authpriv() {
         );
     }
 }
+
+/// Input that holds no line at all is a password that could not be read
+/// (exit 11, as documented); an empty line is an empty password (exit 4).
+#[test]
+fn a_closed_or_empty_input_is_unreadable_and_an_empty_line_is_invalid() {
+    let fx = fixture();
+    let command = format!(
+        "'{BIN}' --root '{}' --rounds 1000 --domain example.com --email sales",
+        fx.root.display()
+    );
+    #[rustfmt::skip]
+    let cases: &[(&str, i32, &str)] = &[
+        // shell redirections, exit status, part of the message
+        ("<&-", 11, "standard input is closed or empty"),
+        ("</dev/null", 11, "standard input is closed or empty"),
+        ("--password-stdin-raw </dev/null", 11, "standard input is closed or empty"),
+        ("--password-fd 3 3</dev/null", 11, "file descriptor 3 is closed or empty"),
+        ("--password-fd 3 3<&-", 11, "file descriptor 3 is not open"),
+        ("<<EOF\n\nEOF", 4, "invalid password: it is empty"),
+        ("--password-stdin-raw <<EOF\n\nEOF", 0, ""),
+    ];
+    for (redirections, code, message) in cases {
+        let out = run_script(&format!("{command} {redirections}"));
+        assert_eq!(
+            out.status.code(),
+            Some(*code),
+            "{redirections}: {}",
+            text(&out.stderr)
+        );
+        assert!(
+            text(&out.stderr).contains(message),
+            "{redirections}: {}",
+            text(&out.stderr)
+        );
+    }
+    assert!(
+        verifies(&fx, "sales", b"\n"),
+        "the raw empty line is the password"
+    );
+}

@@ -28,7 +28,7 @@ Exit status:
   0   success (password changed; with --verify, it matches)
   2   invalid domain
   3   invalid user
-  4   invalid password (empty, over 511 bytes, or the two entries differ)
+  4   invalid password (an empty line, over 511 bytes, or the two entries differ)
   5   invalid configuration (--root, --user, --rounds, PASSWDPOP_ROOT; or the
       command was installed setuid or setgid, which it refuses)
   6   no such domain (directory or shadow file missing)
@@ -36,7 +36,8 @@ Exit status:
   8   ambiguous account (more than one entry)
   9   unsafe path (symlink, not a regular file, hard-linked, world-writable)
   10  timed out waiting for the lock
-  11  input/output error (also: the password could not be read)
+  11  input/output error (also: the password could not be read, as from a
+      closed or empty input that holds no line at all)
   12  password does not match (--verify)
   13  internal error
   64  usage error

@@ -23,20 +23,38 @@ pub fn read_password(source: PasswordSource, verify: bool) -> Result<Zeroizing<V
         PasswordSource::Stdin { .. } if io::stdin().is_terminal() => {
             prompt(io::stdin().as_fd(), verify)
         }
-        PasswordSource::Stdin { raw } => read_input(io::stdin().lock(), !raw)
-            .map_err(|err| input_error(format!("reading the password from standard input: {err}"))),
+        PasswordSource::Stdin { raw } => {
+            let source = "standard input";
+            read_input(io::stdin().lock(), !raw)
+                .map_err(|err| unreadable(source, err))?
+                .ok_or_else(|| nothing_to_read(source))
+        }
         PasswordSource::Fd(fd) => {
             let inherited = InheritedFd::new(fd)?;
             if inherited.is_terminal() {
                 return prompt(inherited.borrow(), verify);
             }
-            read_input(inherited, true).map_err(|err| {
-                input_error(format!(
-                    "reading the password from file descriptor {fd}: {err}"
-                ))
-            })
+            let source = format!("file descriptor {fd}");
+            read_input(inherited, true)
+                .map_err(|err| unreadable(&source, err))?
+                .ok_or_else(|| nothing_to_read(&source))
         }
     }
+}
+
+fn unreadable(source: &str, err: io::Error) -> Failure {
+    input_error(format!("reading the password from {source}: {err}"))
+}
+
+/// Input that ends before its first byte holds no password at all: the
+/// caller closed it, or gave /dev/null (the two look the same from here:
+/// the Rust runtime opens /dev/null on a closed standard input). That is a
+/// password that could not be read, unlike an empty first line, which is an
+/// empty (invalid) password.
+fn nothing_to_read(source: &str) -> Failure {
+    input_error(format!(
+        "no password to read: {source} is closed or empty (an empty password would be an empty line)"
+    ))
 }
 
 /// A descriptor the caller handed us (`3<pwfile`, a pipe, a socket), read at
@@ -75,13 +93,19 @@ fn input_error(message: String) -> Failure {
 }
 
 /// Reads into one fixed, zeroized buffer (a growing Vec would leave copies
-/// behind). With `first_line`, stops at the first LF and drops it and a CR before it.
-fn read_input(mut input: impl Read, first_line: bool) -> io::Result<Zeroizing<Vec<u8>>> {
+/// behind). With `first_line`, stops at the first LF and drops it and a CR
+/// before it. `None` when the input ends before its first byte.
+fn read_input(mut input: impl Read, first_line: bool) -> io::Result<Option<Zeroizing<Vec<u8>>>> {
     let mut buffer = Zeroizing::new(vec![0u8; MAX_INPUT]);
     let mut len = 0;
+    let mut any = false;
     while len < MAX_INPUT {
         let read = match input.read(&mut buffer[len..]) {
             Ok(0) => break,
+            Ok(read) if !any => {
+                any = true;
+                read
+            }
             Ok(read) => read,
             Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
             Err(err) => return Err(err),
@@ -103,7 +127,7 @@ fn read_input(mut input: impl Read, first_line: bool) -> io::Result<Zeroizing<Ve
         len += read;
     }
     buffer.truncate(len);
-    Ok(buffer)
+    Ok(any.then_some(buffer))
 }
 
 /// Asks on the terminal without echo: twice for a new password, as passwd(1) does.
@@ -133,21 +157,25 @@ mod tests {
     #[test]
     fn input_rules() {
         let long = vec![b'x'; 5000];
-        let cases: &[(&[u8], bool, &[u8])] = &[
-            (b"secret\n", true, b"secret"),
-            (b"secret\r\n", true, b"secret"),
-            (b"secret", true, b"secret"),
-            (b"one\ntwo\n", true, b"one"),
-            (b"\n", true, b""),
-            (b"", true, b""),
-            (b"trailing space \n", true, b"trailing space "),
-            (b"secret\r\n", false, b"secret\r\n"),
-            (b"one\ntwo\n", false, b"one\ntwo\n"),
-            (&long, true, &long[..MAX_INPUT]),
+        /// input, first line only, what is read
+        type InputCase<'a> = (&'a [u8], bool, Option<&'a [u8]>);
+        let cases: &[InputCase] = &[
+            (b"secret\n", true, Some(b"secret")),
+            (b"secret\r\n", true, Some(b"secret")),
+            (b"secret", true, Some(b"secret")),
+            (b"one\ntwo\n", true, Some(b"one")),
+            (b"\n", true, Some(b"")),
+            (b"\r\n", true, Some(b"")),
+            (b"", true, None),
+            (b"", false, None),
+            (b"trailing space \n", true, Some(b"trailing space ")),
+            (b"secret\r\n", false, Some(b"secret\r\n")),
+            (b"one\ntwo\n", false, Some(b"one\ntwo\n")),
+            (&long, true, Some(&long[..MAX_INPUT])),
         ];
         for (input, first_line, expected) in cases {
             let got = read_input(*input, *first_line).unwrap();
-            assert_eq!(got.as_slice(), *expected, "{input:?}");
+            assert_eq!(got.as_deref().map(Vec::as_slice), *expected, "{input:?}");
         }
     }
 }
