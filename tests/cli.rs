@@ -1082,3 +1082,30 @@ fn a_closed_or_empty_input_is_unreadable_and_an_empty_line_is_invalid() {
         "the raw empty line is the password"
     );
 }
+
+/// The README shows the JSON document exactly as the command prints it.
+#[test]
+fn the_readme_shows_the_json_the_command_prints() {
+    let readme = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"));
+    let example = readme
+        .split("```json\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("a json block in README.md")
+        .trim();
+    let fx = fixture();
+    let out = run(
+        &fx,
+        &[
+            "--output",
+            "json",
+            "--domain",
+            "example.com",
+            "--email",
+            "sales",
+        ],
+        b"pw\n",
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(text(&out.stdout).trim(), example);
+}

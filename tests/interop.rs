@@ -15,6 +15,8 @@ mod daemon;
 mod dovecot;
 #[path = "interop/exim.rs"]
 mod exim;
+#[path = "interop/mail_store.rs"]
+mod mail_store;
 #[path = "interop/readme.rs"]
 mod readme;
 #[path = "interop/verifiers.rs"]
