@@ -3,6 +3,8 @@
 
 mod args;
 mod audit;
+#[cfg(test)]
+mod generated;
 mod password;
 mod report;
 mod sys;

@@ -1,0 +1,15 @@
+complete -c passwdpop -l domain -d 'The account\'s domain (taken literally, not percent-decoded)' -r
+complete -c passwdpop -l email -d 'The account: local part or full address (taken literally)' -r
+complete -c passwdpop -l password-fd -d 'Read the password from this inherited file descriptor (its first line)' -r
+complete -c passwdpop -l root -d 'Directory holding one directory per domain [default: $PASSWDPOP_ROOT or /etc/vmail]' -r -f -a "(__fish_complete_directories)"
+complete -c passwdpop -l user -d 'cPanel layout: the root is the etc directory in NAME\'s home (as cpapi2 --user)' -r -f -a "(__fish_complete_users)"
+complete -c passwdpop -l rounds -d 'SHA512-crypt rounds, 1000 to 999999999' -r
+complete -c passwdpop -l layout -d 'Line layout of the shadow file' -r -f -a "shadow\t'user:hash:lastchange:min:max:warn:inactive:expire: (as cPanel writes it)'
+passwd-file\t'Dovecot passwd-file: user:hash:uid:gid:gecos:home:shell:extra_fields'"
+complete -c passwdpop -l lock-timeout -d 'Longest wait for other writers, in milliseconds (0: try once)' -r
+complete -c passwdpop -l output -d 'Output format; json prints cPanel API 2\'s result object' -r -f -a "text\t'One line on success; the error on standard error'
+json\t'cPanel API 2\'s result object on standard output'"
+complete -c passwdpop -l password-stdin-raw -d 'Take all of standard input as the password, line endings included'
+complete -c passwdpop -l verify -d 'Check the password instead of changing it (exit 0 on a match)'
+complete -c passwdpop -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c passwdpop -s V -l version -d 'Print version'
