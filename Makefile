@@ -117,6 +117,15 @@ INCLUDEDIR ?= $(PREFIX)/include
 BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+# The README (with the Exim and Dovecot configuration) and its companions,
+# so they are at hand on a host without a network.
+DOCDIR ?= $(PREFIX)/share/doc/passwdpop
+DOCS := README.md RELIABILITY.md BENCHMARKS.md
+# Where each shell looks for completions of a command it has not loaded yet.
+# Debian's zsh searches vendor-completions below /usr, site-functions elsewhere.
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR ?= $(if $(filter /usr,$(PREFIX)),$(PREFIX)/share/zsh/vendor-completions,$(PREFIX)/share/zsh/site-functions)
+FISHCOMPDIR ?= $(PREFIX)/share/fish/vendor_completions.d
 DESTDIR ?=
 SOFILE := libpasswdpop.so.$(VERSION)
 SONAME := libpasswdpop.so.$(SONAME_MAJOR)
@@ -125,11 +134,13 @@ SONAME := libpasswdpop.so.$(SONAME_MAJOR)
 LIBS_PRIVATE := -lcrypt -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
 INSTALLED := $(LIBDIR)/$(SOFILE) $(LIBDIR)/$(SONAME) $(LIBDIR)/libpasswdpop.so \
 	$(LIBDIR)/libpasswdpop.a $(INCLUDEDIR)/passwdpop.h $(PKGCONFIGDIR)/passwdpop.pc \
-	$(BINDIR)/passwdpop $(MANDIR)/man1/passwdpop.1
+	$(BINDIR)/passwdpop $(MANDIR)/man1/passwdpop.1 $(addprefix $(DOCDIR)/,$(DOCS)) \
+	$(BASHCOMPDIR)/passwdpop $(ZSHCOMPDIR)/_passwdpop $(FISHCOMPDIR)/passwdpop.fish
 
 install: lib
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR) \
-		$(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+		$(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(DOCDIR) \
+		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR)
 	install -m 0644 $(LIB_DIR)/libpasswdpop.so $(DESTDIR)$(LIBDIR)/$(SOFILE)
 	ln -sf $(SOFILE) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libpasswdpop.so
@@ -141,12 +152,19 @@ install: lib
 	chmod 0644 $(DESTDIR)$(PKGCONFIGDIR)/passwdpop.pc
 	install -m 0755 $(CLI) $(DESTDIR)$(BINDIR)/passwdpop
 	install -m 0644 man/passwdpop.1 $(DESTDIR)$(MANDIR)/man1/passwdpop.1
+	install -m 0644 $(DOCS) $(DESTDIR)$(DOCDIR)
+	install -m 0644 completions/passwdpop.bash $(DESTDIR)$(BASHCOMPDIR)/passwdpop
+	install -m 0644 completions/_passwdpop $(DESTDIR)$(ZSHCOMPDIR)/_passwdpop
+	install -m 0644 completions/passwdpop.fish $(DESTDIR)$(FISHCOMPDIR)/passwdpop.fish
 
-# Exactly the files install wrote; directories (LIBDIR...) are shared and stay.
+# Exactly the files install wrote; directories (LIBDIR...) are shared and
+# stay, except the documentation directory, which is ours alone.
 uninstall:
 	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null || true
 
-# Debian packages libpasswdpop0 and libpasswdpop-dev in target/deb/.
+# Debian packages libpasswdpop0 and libpasswdpop-dev in target/deb/,
+# dated SOURCE_DATE_EPOCH or else the last commit.
 deb: lib
 	sh packaging/deb.sh $(VERSION) $(SONAME_MAJOR)
 

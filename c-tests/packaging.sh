@@ -43,6 +43,43 @@ check "SONAME libpasswdpop.so.$major" \
 sed -n '/^<!-- packaging-test: example.c -->$/,/^```$/p' README.md | sed '1,2d;$d' > "$scratch/example.c"
 check "the README has the marked C example" test -s "$scratch/example.c"
 
+# expect OUTPUT COMMAND...: the command succeeds and prints exactly OUTPUT.
+expect() {
+    expected=$1
+    shift
+    got=$("$@") || return 1
+    [ "$got" = "$expected" ] || { echo "expected '$expected', got '$got'"; return 1; }
+}
+
+# The completions as each shell runs them, from a package's or an install's
+# tree: the options, and the values of --layout.
+bash_complete() { # FILE WORD... (the last is being completed)
+    bash -c '. "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1))
+        _passwdpop passwdpop "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD - 1]}"
+        echo "${COMPREPLY[*]}"' bash "$@"
+}
+zsh_binding() { # DIRECTORY: the function compinit binds to passwdpop
+    zsh -f -c 'fpath=("$1" $fpath); autoload -U compinit; compinit -u -D
+        print -r -- $_comps[passwdpop]' zsh "$1"
+}
+fish_complete() { # FILE COMMANDLINE: the candidates, sorted, on one line
+    fish --no-config -c 'source $argv[1]; complete -C$argv[2]' "$1" "$2" | cut -f1 | sort | tr '\n' ' '
+}
+completion_checks() { # LABEL ROOT
+    label=$1 share=$2/usr/share
+    check "$label: bash completes --lay" \
+        expect --layout bash_complete "$share/bash-completion/completions/passwdpop" passwdpop --lay
+    check "$label: bash completes --layout's values" expect "shadow passwd-file" \
+        bash_complete "$share/bash-completion/completions/passwdpop" passwdpop --layout ""
+    check "$label: zsh parses _passwdpop" zsh -n "$share/zsh/vendor-completions/_passwdpop"
+    check "$label: zsh's compinit binds _passwdpop" \
+        expect _passwdpop zsh_binding "$share/zsh/vendor-completions"
+    check "$label: fish completes --lay" \
+        expect "--layout " fish_complete "$share/fish/vendor_completions.d/passwdpop.fish" "passwdpop --lay"
+    check "$label: fish completes --layout's values" expect "passwd-file shadow " \
+        fish_complete "$share/fish/vendor_completions.d/passwdpop.fish" "passwdpop --layout "
+}
+
 consumer_checks() { # LABEL SYSROOT LIBDIR(inside the sysroot)
     label=$1 sysroot=$2 libdir=$3
     pc="env PKG_CONFIG_SYSROOT_DIR=$sysroot PKG_CONFIG_LIBDIR=$sysroot$libdir/pkgconfig pkg-config"
@@ -89,6 +126,15 @@ for file in "usr/lib/$multiarch/libpasswdpop.so.$version" "usr/lib/$multiarch/li
     usr/share/man/man1/passwdpop.1; do
     check "installed $file" test -f "$stage/$file"
 done
+# Files copied unchanged from the source tree, each where its reader looks.
+for pair in README.md:usr/share/doc/passwdpop/README.md \
+    RELIABILITY.md:usr/share/doc/passwdpop/RELIABILITY.md \
+    BENCHMARKS.md:usr/share/doc/passwdpop/BENCHMARKS.md \
+    completions/passwdpop.bash:usr/share/bash-completion/completions/passwdpop \
+    completions/_passwdpop:usr/share/zsh/vendor-completions/_passwdpop \
+    completions/passwdpop.fish:usr/share/fish/vendor_completions.d/passwdpop.fish; do
+    check "installed ${pair#*:} = ${pair%%:*}" cmp "${pair%%:*}" "$stage/${pair#*:}"
+done
 check "libpasswdpop.so.$major -> libpasswdpop.so.$version" \
     test "$(readlink "$stage/usr/lib/$multiarch/libpasswdpop.so.$major")" = "libpasswdpop.so.$version"
 check "libpasswdpop.so -> libpasswdpop.so.$major" \
@@ -96,9 +142,18 @@ check "libpasswdpop.so -> libpasswdpop.so.$major" \
 check "the .pc names the prefix and libdir" \
     grep -q "^libdir=/usr/lib/$multiarch$" "$stage/usr/lib/$multiarch/pkgconfig/passwdpop.pc"
 consumer_checks install "$stage" "/usr/lib/$multiarch"
+completion_checks install "$stage"
 make --no-print-directory uninstall DESTDIR="$stage" PREFIX=/usr LIBDIR="/usr/lib/$multiarch" >/dev/null
 check "uninstall removes every file it installed" test -z "$(find "$stage" ! -type d)"
 check "uninstall keeps the shared directories" test -d "$stage/usr/lib/$multiarch"
+check "uninstall removes the documentation directory" test ! -e "$stage/usr/share/doc/passwdpop"
+# Below /usr/local, Debian's zsh looks in site-functions, not vendor-completions.
+make --no-print-directory install DESTDIR="$scratch/local" PREFIX=/usr/local >/dev/null
+for file in share/bash-completion/completions/passwdpop share/zsh/site-functions/_passwdpop \
+    share/fish/vendor_completions.d/passwdpop.fish share/doc/passwdpop/README.md; do
+    check "PREFIX=/usr/local: installed $file" test -f "$scratch/local/usr/local/$file"
+done
+
 
 # (b) The .deb packages, extracted (never installed on this reused machine).
 debs=$scratch/debs
@@ -114,6 +169,62 @@ check "the runtime package depends on libc6, libgcc-s1 and libcrypt1" sh -c \
 check "the .so in the package is stripped" \
     sh -c "! file -L $debs/usr/lib/$multiarch/libpasswdpop.so.$version 2>/dev/null | grep -q 'not stripped' && ! readelf -S $debs/usr/lib/$multiarch/libpasswdpop.so.$version | grep -q '\.debug_info'"
 consumer_checks deb "$debs" "/usr/lib/$multiarch"
+completion_checks deb "$debs"
+runtime=libpasswdpop$major
+for file in README.md RELIABILITY.md BENCHMARKS.md; do
+    check "$runtime: /usr/share/doc/$runtime/$file.gz is $file" \
+        sh -c "gzip -dc $debs/usr/share/doc/$runtime/$file.gz | cmp - $file"
+done
+check "$runtime: the man page is man/passwdpop.1" \
+    sh -c "gzip -dc $debs/usr/share/man/man1/passwdpop.1.gz | cmp - man/passwdpop.1"
+
+# The licenses: the standard texts at the top, and the same in every
+# package's machine-readable (DEP-5) copyright file.
+without_copyright() { grep -v '^ *Copyright ' "$1"; }
+check "LICENSE-APACHE is the Apache License 2.0 but for its copyright line" \
+    expect "$(without_copyright /usr/share/common-licenses/Apache-2.0)" without_copyright LICENSE-APACHE
+check "LICENSE-APACHE has the project's copyright line" \
+    grep -q '^   Copyright 20[0-9][0-9] The passwdpop developers$' LICENSE-APACHE
+check "LICENSE-MIT has the project's copyright line" \
+    grep -q '^Copyright (c) 20[0-9][0-9] The passwdpop developers$' LICENSE-MIT
+check "Cargo.toml's license names the two" grep -q '^license = "MIT OR Apache-2.0"$' Cargo.toml
+paragraph() { # FILE FIRST-LINE: a DEP-5 paragraph's continuation lines, as text
+    sed -n "/^$2\$/,/^\$/p" "$1" | sed '1d; s/^ //; /^\.$/d; /^$/d'
+}
+# What the build says the release is: SOURCE_DATE_EPOCH, else the last commit.
+maintainer=$(sed -n 's/^authors = \["\([^"]*\)".*/\1/p' Cargo.toml | head -n 1)
+epoch=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || stat -c %Y Cargo.toml)}
+release_date=$(LC_ALL=C date -u -R -d "@$epoch")
+check "Cargo.toml has an author for the Maintainer field" test -n "$maintainer"
+for package in "$runtime" libpasswdpop-dev; do
+    doc=$debs/usr/share/doc/$package
+    check "$package: copyright is DEP-5" expect \
+        "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/" head -n 1 "$doc/copyright"
+    check "$package: copyright's Files: * are MIT or Apache-2.0" \
+        sh -c "sed -n '/^Files: \*$/,/^$/p' $doc/copyright | grep -qx 'License: MIT or Apache-2.0'"
+    check "$package: copyright's MIT text is LICENSE-MIT's" \
+        expect "$(sed -n '/^Permission is hereby granted/,$p' LICENSE-MIT | sed '/^$/d')" \
+        paragraph "$doc/copyright" "License: MIT"
+    check "$package: copyright points to the Apache-2.0 text" \
+        sh -c "sed -n '/^License: Apache-2.0$/,/^$/p' $doc/copyright | grep -q /usr/share/common-licenses/Apache-2.0"
+    check "$package: Maintainer is Cargo.toml's first author" \
+        expect "$maintainer" dpkg-deb -f "target/deb/${package}_${version}_$arch.deb" Maintainer
+    check "$package: the changelog is signed by it on the release date" \
+        expect " -- $maintainer  $release_date" sh -c "gzip -dc $doc/changelog.gz | tail -n 1"
+done
+# SOURCE_DATE_EPOCH dates the changelog and every file, and the build has
+# nothing to warn about (dpkg-shlibdeps used to, twice).
+SOURCE_DATE_EPOCH=1700000000 sh packaging/deb.sh "$version" "$major" "$scratch/dated" \
+    > "$scratch/dated.log" 2>&1
+check "a build with SOURCE_DATE_EPOCH prints no warning" sh -c "! grep -i warning $scratch/dated.log"
+check "SOURCE_DATE_EPOCH dates the changelog" \
+    expect " -- $maintainer  Tue, 14 Nov 2023 22:13:20 +0000" \
+    sh -c "dpkg-deb --fsys-tarfile $scratch/dated/${runtime}_${version}_$arch.deb |
+        tar -xO ./usr/share/doc/$runtime/changelog.gz | gzip -dc | tail -n 1"
+check "SOURCE_DATE_EPOCH dates every file in the package" sh -c \
+    "! dpkg-deb -c $scratch/dated/${runtime}_${version}_$arch.deb | grep -v ' 2023-11-14 22:13 '"
+check "lintian: no errors or warnings" lintian --fail-on error,warning \
+    "target/deb/${runtime}_${version}_$arch.deb" "target/deb/libpasswdpop-dev_${version}_$arch.deb"
 
 # (c) Installable with dpkg -i, and purged again whatever happens, so later
 # tests on this reused machine never pick up a system copy.
@@ -123,6 +234,17 @@ if [ "$(id -u)" = 0 ] && ! dpkg -s "libpasswdpop$major" >/dev/null 2>&1; then
         "target/deb/libpasswdpop${major}_${version}_$arch.deb" "target/deb/libpasswdpop-dev_${version}_$arch.deb"
     check "the installed command runs" sh -c "/usr/bin/passwdpop --version | grep -q '$version'"
     check "the installed man page is found" sh -c "test -f /usr/share/man/man1/passwdpop.1.gz"
+    check "the README is installed" test -f "/usr/share/doc/libpasswdpop$major/README.md.gz"
+    # Each shell finds the completions by itself, with no configuration.
+    check "bash-completion loads the installed completion" sh -c \
+        "bash -c '. /usr/share/bash-completion/bash_completion && __load_completion passwdpop && complete -p passwdpop' | grep -q _passwdpop"
+    check "zsh's compinit finds the installed completion" expect _passwdpop \
+        zsh -f -c 'autoload -U compinit; compinit -u -D; print -r -- $_comps[passwdpop]'
+    # (--no-config would leave fish without its completion path; a scratch
+    # home keeps it away from root's configuration.)
+    check "fish finds the installed completion" expect "--layout " sh -c \
+        "env -u XDG_CONFIG_HOME -u XDG_DATA_HOME HOME=$scratch/fish-home \
+            fish -c \"complete -C'passwdpop --lay'\" | cut -f1 | tr '\n' ' '"
     root=$scratch/system-vmail
     mkdir -p "$root/example.com"
     printf 'bob:old:1\n' > "$root/example.com/shadow"

@@ -1,37 +1,100 @@
 #!/bin/sh
-# Builds target/deb/libpasswdpop<MAJOR>_<VERSION>_<ARCH>.deb (library, CLI,
-# man page) and target/deb/libpasswdpop-dev_<VERSION>_<ARCH>.deb (header,
-# pkg-config file, static library, unversioned symlink) from one staged
-# `make install`. Dependencies are computed by dpkg-shlibdeps.
-# usage: packaging/deb.sh VERSION SONAME_MAJOR   (from the top directory, after `make lib`)
+# Builds the Debian packages in target/deb/ from one staged `make install`:
+#   libpasswdpop<MAJOR>  the shared library, the passwdpop command, its man
+#                        page and shell completions, README.md, RELIABILITY.md
+#                        and BENCHMARKS.md
+#   libpasswdpop-dev     header, pkg-config file, static library, unversioned
+#                        symlink
+# Every installed file goes to exactly one package (`move`); `build` then
+# adds what Debian wants in each (copyright, changelog, control, md5sums) and
+# writes the .deb. To add a package: stage its files, `move` them, `build` it.
+# usage: packaging/deb.sh VERSION SONAME_MAJOR [OUTDIR]
+#   (from the top directory, after `make lib`; OUTDIR defaults to target/deb)
 set -eu
 umask 022
-version=$1 major=$2
+version=$1 major=$2 out=${3:-$PWD/target/deb}
 arch=$(dpkg --print-architecture)
 multiarch=$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || gcc -print-multiarch)
 libdir=usr/lib/$multiarch
 runtime=libpasswdpop$major
-out=$PWD/target/deb
 rm -rf "$out"
 mkdir -p "$out"
+out=$(cd "$out" && pwd)
+
+# The maintainer is Cargo.toml's first author. The release date is
+# SOURCE_DATE_EPOCH, else the last commit's: the changelog's date, and every
+# file's time in the .deb (dpkg-deb clamps to it), so the same source gives
+# the same packages.
+maintainer=$(sed -n 's/^authors = \["\([^"]*\)".*/\1/p' Cargo.toml | head -n 1)
+if [ -z "$maintainer" ]; then
+    echo "deb.sh: Cargo.toml has no authors = [\"Name <address>\"] for the Maintainer field" >&2
+    exit 1
+fi
+if [ -z "${SOURCE_DATE_EPOCH:-}" ]; then
+    SOURCE_DATE_EPOCH=$(git log -1 --format=%ct 2>/dev/null || stat -c %Y Cargo.toml)
+fi
+export SOURCE_DATE_EPOCH
+release_date=$(LC_ALL=C date -u -R -d "@$SOURCE_DATE_EPOCH")
 
 stage=$out/stage
 # Package trees where dpkg-shlibdeps expects them: debian/<package>.
 packages=$out/src/debian
 "${MAKE:-make}" --no-print-directory install DESTDIR="$stage" PREFIX=/usr \
-    LIBDIR="/$libdir" MANDIR=/usr/share/man >/dev/null
+    LIBDIR="/$libdir" MANDIR=/usr/share/man DOCDIR="/usr/share/doc/$runtime" >/dev/null
 
-# Which installed file goes to which package.
 move() { # PACKAGE PATH...
     package=$1
     shift
+    # DEBIAN/ marks the package's root for dpkg-shlibdeps.
+    mkdir -p "$packages/$package/DEBIAN"
     for path in "$@"; do
         mkdir -p "$packages/$package/$(dirname "$path")"
         mv "$stage/$path" "$packages/$package/$path"
     done
 }
+
+# The DEP-5 copyright file of every package: the header, then the MIT text
+# of LICENSE-MIT (from its permission notice on) as a License paragraph.
+copyright() {
+    sed "s|@CONTACT@|$maintainer|" packaging/copyright.in
+    printf '\nLicense: MIT\n'
+    sed -n '/^Permission is hereby granted/,$p' LICENSE-MIT | sed 's/^$/./; s/^/ /'
+}
+
+build() { # PACKAGE ARCHITECTURE SECTION DEPENDS SUMMARY DESCRIPTION
+    root=$packages/$1
+    doc=$root/usr/share/doc/$1
+    mkdir -p "$root/DEBIAN" "$doc"
+    # What dh_compress does: man pages always, documents over 4 KiB.
+    if [ -d "$root/usr/share/man" ]; then
+        find "$root/usr/share/man" -type f ! -name '*.gz' -exec gzip -9n {} +
+    fi
+    find "$doc" -type f -size +4k ! -name copyright ! -name '*.gz' -exec gzip -9n {} +
+    copyright > "$doc/copyright"
+    printf 'passwdpop (%s) unstable; urgency=medium\n\n  * Release %s.\n\n -- %s  %s\n' \
+        "$version" "$version" "$maintainer" "$release_date" | gzip -9n > "$doc/changelog.gz"
+    size=$(du -sk --exclude=DEBIAN "$root" | cut -f1)
+    {
+        printf 'Package: %s\nSource: passwdpop\nVersion: %s\nArchitecture: %s\n' "$1" "$version" "$2"
+        printf 'Maintainer: %s\nInstalled-Size: %s\n' "$maintainer" "$size"
+        if [ -n "$4" ]; then
+            printf 'Depends: %s\n' "$4"
+        fi
+        printf 'Section: %s\nPriority: optional\nHomepage: https://crates.io/crates/passwdpop\n' "$3"
+        printf 'Description: %s\n%s\n' "$5" "$6"
+    } > "$root/DEBIAN/control"
+    (cd "$root" && find usr -type f -exec md5sum {} + > DEBIAN/md5sums)
+    dpkg-deb --root-owner-group --build "$root" "$out/${1}_${version}_$2.deb" >/dev/null
+    echo "built ${out#"$PWD"/}/${1}_${version}_$2.deb"
+}
+
+# Which installed file goes to which package.
 move "$runtime" "$libdir/libpasswdpop.so.$version" "$libdir/libpasswdpop.so.$major" \
-    usr/bin/passwdpop usr/share/man/man1/passwdpop.1
+    usr/bin/passwdpop usr/share/man/man1/passwdpop.1 \
+    usr/share/bash-completion/completions/passwdpop usr/share/zsh/vendor-completions/_passwdpop \
+    usr/share/fish/vendor_completions.d/passwdpop.fish \
+    "usr/share/doc/$runtime/README.md" "usr/share/doc/$runtime/RELIABILITY.md" \
+    "usr/share/doc/$runtime/BENCHMARKS.md"
 move libpasswdpop-dev usr/include/passwdpop.h "$libdir/pkgconfig/passwdpop.pc" \
     "$libdir/libpasswdpop.a" "$libdir/libpasswdpop.so"
 leftover=$(find "$stage" -type f -o -type l)
@@ -43,27 +106,6 @@ fi
 strip --strip-unneeded --remove-section=.comment --remove-section=.note \
     "$packages/$runtime/$libdir/libpasswdpop.so.$version" "$packages/$runtime/usr/bin/passwdpop"
 strip --strip-debug --remove-section=.comment "$packages/libpasswdpop-dev/$libdir/libpasswdpop.a"
-gzip -9n "$packages/$runtime/usr/share/man/man1/passwdpop.1"
-
-for package in "$runtime" libpasswdpop-dev; do
-    doc=$packages/$package/usr/share/doc/$package
-    mkdir -p "$doc"
-    cat > "$doc/copyright" <<COPYRIGHT
-Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/
-Upstream-Name: passwdpop
-
-Files: *
-Copyright: 2026 the passwdpop developers
-License: MIT or Apache-2.0
- Copyright 2026 the passwdpop developers. Licensed under the MIT license or
- the Apache License, Version 2.0, at your option.
- .
- On Debian systems, the full text of the Apache License, Version 2.0, is in
- /usr/share/common-licenses/Apache-2.0.
-COPYRIGHT
-    printf 'passwdpop (%s) unstable; urgency=medium\n\n  * Built from the passwdpop source tree.\n\n -- passwdpop developers <passwdpop@example.org>  %s\n' \
-        "$version" "$(date -R -d @0)" | gzip -9n > "$doc/changelog.gz"
-done
 
 # dpkg-shlibdeps wants a debian/control to read; the binaries are ours.
 printf 'Source: passwdpop\n\nPackage: %s\nArchitecture: any\n' "$runtime" > "$out/src/debian/control"
@@ -71,39 +113,15 @@ depends=$(cd "$out/src" && dpkg-shlibdeps -O \
     "debian/$runtime/$libdir/libpasswdpop.so.$version" "debian/$runtime/usr/bin/passwdpop" \
     | sed -n 's/^shlibs:Depends=//p')
 
-control() { # PACKAGE SECTION DEPENDS SUMMARY DESCRIPTION
-    mkdir -p "$packages/$1/DEBIAN"
-    size=$(du -sk --exclude=DEBIAN "$packages/$1" | cut -f1)
-    cat > "$packages/$1/DEBIAN/control" <<CONTROL
-Package: $1
-Source: passwdpop
-Version: $version
-Architecture: $arch
-Maintainer: passwdpop developers <passwdpop@example.org>
-Installed-Size: $size
-Depends: $3
-Section: $2
-Priority: optional
-Homepage: https://crates.io/crates/passwdpop
-Description: $4
-$5
-CONTROL
-    (cd "$packages/$1" && find usr -type f -exec md5sum {} + > DEBIAN/md5sums)
-}
-control "$runtime" libs "$depends" \
+printf 'libpasswdpop %s %s (>= %s)\n' "$major" "$runtime" "$version" > "$packages/$runtime/DEBIAN/shlibs"
+printf 'activate-noawait ldconfig\n' > "$packages/$runtime/DEBIAN/triggers"
+build "$runtime" "$arch" libs "$depends" \
     "change virtual mail passwords in per-domain shadow files" \
     " passwdpop writes a fresh SHA512-crypt hash into the right line of
  /etc/vmail/<domain>/shadow, as Exim and Dovecot read it: atomically, under a
- lock, without touching any other line. This package has the shared library
- and the passwdpop command."
-control libpasswdpop-dev libdevel "$runtime (= $version), libcrypt-dev" \
+ lock, without touching any other line. This package has the shared library,
+ the passwdpop command and the README with the Exim and Dovecot configuration."
+build libpasswdpop-dev "$arch" libdevel "$runtime (= $version), libcrypt-dev" \
     "change virtual mail passwords (development files)" \
     " Header, pkg-config file and static library for libpasswdpop, which
  changes the password of a virtual mail account in a per-domain shadow file."
-printf 'libpasswdpop %s %s (>= %s)\n' "$major" "$runtime" "$version" > "$packages/$runtime/DEBIAN/shlibs"
-printf 'activate-noawait ldconfig\n' > "$packages/$runtime/DEBIAN/triggers"
-
-for package in "$runtime" libpasswdpop-dev; do
-    dpkg-deb --root-owner-group --build "$packages/$package" "$out/${package}_${version}_$arch.deb" >/dev/null
-    echo "built target/deb/${package}_${version}_$arch.deb"
-done
