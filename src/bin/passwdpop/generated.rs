@@ -57,7 +57,8 @@ fn files() -> Vec<(String, &'static str)> {
         (
             format!("{domain}/{}*", passwdpop::TEMP_PREFIX),
             "Temporary files of a change: the new file before it is renamed over \
-             the old one. A killed writer's leftovers are removed by the next change.",
+             the old one, and those of the lock. A killed writer's leftovers are \
+             removed by the next change.",
         ),
         (
             "/usr/share/doc/libpasswdpop0/README.md.gz".to_owned(),
