@@ -5,6 +5,7 @@ mod config;
 mod error;
 pub mod ffi;
 mod hash;
+mod idn;
 mod lock;
 mod outcome;
 mod permissions;

@@ -28,6 +28,9 @@ impl Domain {
         if name.is_empty() {
             return Err(invalid("it is empty"));
         }
+        if let Some(error) = unicode_name(name) {
+            return Err(error);
+        }
         if name.len() > MAX_DOMAIN_LEN {
             return Err(invalid("longer than 253 characters"));
         }
@@ -62,6 +65,31 @@ impl Domain {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// A domain given in Unicode, answered with its ASCII form when it looks
+/// like a domain at all: shown as text (not escaped bytes), which is safe
+/// when it holds only letters, digits, `-` and `.`.
+fn unicode_name(name: &[u8]) -> Option<Error> {
+    let text = std::str::from_utf8(name)
+        .ok()
+        .filter(|text| !text.is_ascii())?;
+    if !text
+        .chars()
+        .all(|c| c.is_alphanumeric() || c == '-' || c == '.')
+    {
+        return None;
+    }
+    let form = match crate::idn::to_ascii(text) {
+        Some(ascii) => format!("use its ASCII form, {ascii}"),
+        None => "use its ASCII (xn--) form, as `idn2` prints it".to_owned(),
+    };
+    Some(Error::new(
+        Status::InvalidDomain,
+        format!(
+            "invalid domain '{text}': an internationalized name is not accepted as Unicode; {form}"
+        ),
+    ))
 }
 
 /// A valid local part, as given (its case is matched loosely, never rewritten).
@@ -192,6 +220,39 @@ mod tests {
             let err = Domain::parse(raw).expect_err(&format!("{raw:?} accepted"));
             assert_eq!(err.status(), Status::InvalidDomain, "{raw:?}");
             assert!(err.message().starts_with("invalid domain"), "{err}");
+        }
+    }
+
+    #[test]
+    fn unicode_domains_are_shown_as_text_with_their_ascii_form() {
+        let cases: &[(&[u8], &str)] = &[
+            (
+                "bücher.example".as_bytes(),
+                "invalid domain 'bücher.example': an internationalized name is not accepted \
+                 as Unicode; use its ASCII form, xn--bcher-kva.example",
+            ),
+            (
+                "Bücher.Example.".as_bytes(),
+                "invalid domain 'Bücher.Example': an internationalized name is not accepted \
+                 as Unicode; use its ASCII form, xn--bcher-kva.example",
+            ),
+            (
+                "bu\u{308}cher.example".as_bytes(),
+                "invalid domain 'bu\\xcc\\x88cher.example': only letters",
+            ),
+            (
+                "bü\u{202e}cher.example".as_bytes(),
+                "invalid domain 'b\\xc3\\xbc\\xe2\\x80\\xaecher.example': only letters",
+            ),
+            (
+                b"b\xfccher.example",
+                "invalid domain 'b\\xfccher.example': only letters",
+            ),
+        ];
+        for (raw, expected) in cases {
+            let err = Domain::parse(raw).unwrap_err();
+            assert_eq!(err.status(), Status::InvalidDomain);
+            assert!(err.message().starts_with(expected), "{err}");
         }
     }
 

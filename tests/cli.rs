@@ -679,6 +679,9 @@ fn messages_are_whole_whatever_the_password() {
         ("carol", "carol", "example.com", 7, "no account 'carol' in example.com"),
         ("info", "a", "exam_ple.com", 2,
          "invalid domain 'exam_ple.com': only letters, digits, '-' and '.' are allowed (IDNs in their xn-- form)"),
+        ("info", "o", "bücher.example", 2,
+         "invalid domain 'bücher.example': an internationalized name is not accepted as Unicode; \
+          use its ASCII form, xn--bcher-kva.example"),
         ("sales", "o", "example.com", 0, "password changed for sales@example.com"),
         ("sales", "sales", "example.com", 0, "password changed for sales@example.com"),
         ("info", "example", "example.com", 0, "password changed for info@example.com"),

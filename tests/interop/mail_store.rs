@@ -84,7 +84,10 @@ fn the_readme_mail_store_lets_dovecot_open_a_mailbox() {
         "{}",
         String::from_utf8_lossy(&after.stderr)
     );
-    assert_eq!(String::from_utf8_lossy(&after.stdout).trim(), "INBOX messages=0");
+    assert_eq!(
+        String::from_utf8_lossy(&after.stdout).trim(),
+        "INBOX messages=0"
+    );
     let maildir = store.join("example.com/alice/Maildir");
     let owner = fs::metadata(&maildir).unwrap();
     assert_eq!(
