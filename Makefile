@@ -21,7 +21,7 @@ C_BUILD := c-tests/build
 C_FLAGS := -std=c11 -Wall -Wextra -Werror -g -O1 -pthread -Iinclude \
 	-DPASSWDPOP_EXPECTED_VERSION='"$(VERSION)"'
 C_LIBS := -L$(LIB_DIR) -lpasswdpop -lcrypt -Wl,-rpath,$(abspath $(LIB_DIR))
-C_TESTS := $(C_BUILD)/test_api $(C_BUILD)/test_threads
+C_TESTS := $(C_BUILD)/test_api $(C_BUILD)/test_threads $(C_BUILD)/test_admin
 VALGRIND_FLAGS := --quiet --error-exitcode=99 --leak-check=full \
 	--show-leak-kinds=definite,indirect,possible \
 	--errors-for-leak-kinds=definite,indirect,possible --trace-children=yes
@@ -71,12 +71,13 @@ $(C_BUILD)/asan_%: c-tests/%.c c-tests/check.h c-tests/fixture.h include/passwdp
 	@mkdir -p $(C_BUILD)
 	$(CC) $(C_FLAGS) $(SANITIZE) $< -o $@ $(C_LIBS)
 
-c-test: $(C_TESTS) $(C_BUILD)/test_panic $(C_BUILD)/asan_test_api $(C_BUILD)/asan_test_threads
+c-test: $(C_TESTS) $(C_BUILD)/test_panic $(C_BUILD)/asan_test_api $(C_BUILD)/asan_test_threads \
+	$(C_BUILD)/asan_test_admin
 	@for test in $(C_TESTS); do \
 		echo "== $$test (valgrind memcheck)"; \
 		$(VALGRIND) $(VALGRIND_FLAGS) $$test || exit 1; \
 	done
-	@for test in $(C_BUILD)/asan_test_api $(C_BUILD)/asan_test_threads; do \
+	@for test in $(C_BUILD)/asan_test_api $(C_BUILD)/asan_test_threads $(C_BUILD)/asan_test_admin; do \
 		echo "== $$test (AddressSanitizer, UndefinedBehaviorSanitizer)"; \
 		$$test || exit 1; \
 	done

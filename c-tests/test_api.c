@@ -200,7 +200,8 @@ static void test_strings(void) {
                          PASSWDPOP_INVALID_CONFIG, PASSWDPOP_NO_SUCH_DOMAIN,
                          PASSWDPOP_NO_SUCH_ACCOUNT, PASSWDPOP_AMBIGUOUS_ACCOUNT,
                          PASSWDPOP_UNSAFE_PATH, PASSWDPOP_LOCK_TIMEOUT, PASSWDPOP_IO_ERROR,
-                         PASSWDPOP_PASSWORD_MISMATCH, PASSWDPOP_INTERNAL_ERROR};
+                         PASSWDPOP_PASSWORD_MISMATCH, PASSWDPOP_INTERNAL_ERROR,
+                         PASSWDPOP_INVALID_HASH, PASSWDPOP_ACCOUNT_EXISTS};
     size_t count = sizeof codes / sizeof codes[0];
     for (size_t i = 0; i < count; i++) {
         CHECK(codes[i] == (int)i); /* 0, then distinct positive values in order */

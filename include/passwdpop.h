@@ -84,6 +84,25 @@
 #define PASSWDPOP_INTERNAL_ERROR 13
 
 /**
+ * passwdpop_set_hash(), passwdpop_batch_add_hash(): not a complete crypt(3)
+ * hash libxcrypt takes, or it holds ':', white space or control bytes, or is
+ * over 512 bytes. Also passwdpop_unsuspend() of an entry with no hash behind its '!'.
+ */
+#define PASSWDPOP_INVALID_HASH 14
+
+/**
+ * passwdpop_add(): the domain already has an entry for the user (in any case).
+ */
+#define PASSWDPOP_ACCOUNT_EXISTS 15
+
+/**
+ * Many changes applied with one rewrite per domain. Opaque: create with
+ * passwdpop_batch_new(), free with passwdpop_batch_free(). Not to be used
+ * by two threads at once.
+ */
+typedef struct passwdpop_batch passwdpop_batch;
+
+/**
  * Settings for passwdpop_change() and passwdpop_verify(). Opaque: create with
  * passwdpop_config_new(), free with passwdpop_config_free(). May be shared
  * read-only between threads.
@@ -165,6 +184,102 @@ int passwdpop_verify(const struct passwdpop_config *config,
                      const char *domain,
                      const char *user,
                      const char *password);
+
+/**
+ * Sets how many threads passwdpop_batch_commit() hashes on (0, the
+ * default: one per available core).
+ */
+int passwdpop_config_set_threads(struct passwdpop_config *config, uint32_t threads);
+
+/**
+ * Adds an entry for `user` (stored lower-cased) at the end of
+ * `<root>/<domain>/shadow`, with a new hash of `password`.
+ * PASSWDPOP_ACCOUNT_EXISTS if the domain has one; the domain must exist.
+ */
+int passwdpop_add(const struct passwdpop_config *config,
+                  const char *domain,
+                  const char *user,
+                  const char *password);
+
+/**
+ * Removes the entry of `user` and the continuation lines (starting with
+ * white space) that belong to it.
+ */
+int passwdpop_remove(const struct passwdpop_config *config, const char *domain, const char *user);
+
+/**
+ * Locks the account: one '!' in front of its hash unless it is locked
+ * already (then nothing changes, and the call succeeds).
+ */
+int passwdpop_suspend(const struct passwdpop_config *config, const char *domain, const char *user);
+
+/**
+ * Unlocks the account: removes every '!' in front of its hash (and right
+ * after a {SCHEME} prefix); the old password works again.
+ */
+int passwdpop_unsuspend(const struct passwdpop_config *config,
+                        const char *domain,
+                        const char *user);
+
+/**
+ * Stores `hash`, a complete crypt(3) hash without {SCHEME} prefix, as the
+ * account's hash (a migration); PASSWDPOP_INVALID_HASH if it is not one.
+ */
+int passwdpop_set_hash(const struct passwdpop_config *config,
+                       const char *domain,
+                       const char *user,
+                       const char *hash);
+
+/**
+ * A new, empty batch with a copy of `config`'s settings (NULL = defaults).
+ * NULL only on an internal error.
+ */
+struct passwdpop_batch *passwdpop_batch_new(const struct passwdpop_config *config);
+
+/**
+ * Adds a password change to the batch after checking its arguments; a
+ * refused entry is not added (entry indexes count added entries only). The
+ * password is copied, and zeroized when hashed or freed.
+ */
+int passwdpop_batch_add(struct passwdpop_batch *batch,
+                        const char *domain,
+                        const char *user,
+                        const char *password);
+
+/**
+ * Adds a change to a given hash (see passwdpop_set_hash()) to the batch.
+ */
+int passwdpop_batch_add_hash(struct passwdpop_batch *batch,
+                             const char *domain,
+                             const char *user,
+                             const char *hash);
+
+/**
+ * Applies the batch: hashes every password in parallel, then rewrites each
+ * domain's file once under its lock (one domain lock at a time). Returns
+ * PASSWDPOP_OK when every entry applied, else the status of the first entry
+ * that did not (passwdpop_last_error() has its message); see
+ * passwdpop_batch_status(). A second commit is PASSWDPOP_INVALID_CONFIG.
+ */
+int passwdpop_batch_commit(struct passwdpop_batch *batch);
+
+/**
+ * How many entries the batch holds; 0 for NULL.
+ */
+size_t passwdpop_batch_len(const struct passwdpop_batch *batch);
+
+/**
+ * The outcome of entry `index` after passwdpop_batch_commit(): PASSWDPOP_OK
+ * (applied), or its status. PASSWDPOP_INVALID_CONFIG before the commit or
+ * for an index past the end; PASSWDPOP_NULL_ARGUMENT for a NULL batch.
+ * passwdpop_last_error() then has the entry's message.
+ */
+int passwdpop_batch_status(const struct passwdpop_batch *batch, size_t index);
+
+/**
+ * Frees a batch and zeroizes the passwords it still holds. NULL is a no-op.
+ */
+void passwdpop_batch_free(struct passwdpop_batch *batch);
 
 /**
  * A static description of any status code (unknown codes included); never NULL.

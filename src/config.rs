@@ -40,6 +40,7 @@ pub struct Config {
     rounds: u32,
     lock_timeout: Duration,
     layout: Layout,
+    threads: u32,
 }
 
 impl Default for Config {
@@ -64,6 +65,7 @@ impl Config {
             rounds: DEFAULT_ROUNDS,
             lock_timeout: Duration::from_millis(DEFAULT_LOCK_TIMEOUT_MS.into()),
             layout: Layout::Shadow,
+            threads: 0,
         }
     }
 
@@ -107,6 +109,24 @@ impl Config {
 
     pub fn set_layout(&mut self, layout: Layout) {
         self.layout = layout;
+    }
+
+    /// Threads a batch commit hashes on; 0 means one per available core.
+    pub fn threads(&self) -> u32 {
+        self.threads
+    }
+
+    /// Sets the threads a batch commit hashes on (0: one per available core).
+    pub fn set_threads(&mut self, threads: u32) {
+        self.threads = threads;
+    }
+
+    /// [`Config::threads`] with 0 resolved to the cores this process may use.
+    pub(crate) fn hashing_threads(&self) -> usize {
+        match self.threads {
+            0 => std::thread::available_parallelism().map_or(1, usize::from),
+            threads => threads as usize,
+        }
     }
 
     /// The root, checked here because `PASSWDPOP_ROOT` may have held
@@ -170,6 +190,11 @@ mod tests {
         config.set_lock_timeout_ms(0);
         config.set_layout(Layout::PasswdFile);
         assert!(!config.root_from_env);
+        config.set_threads(3);
+        assert_eq!(config.threads(), 3);
+        assert_eq!(config.hashing_threads(), 3);
+        config.set_threads(0);
+        assert!(config.hashing_threads() >= 1);
         assert_eq!(config.rounds(), 999_999_999);
         assert_eq!(config.root(), Path::new("/srv/vmail"));
         assert_eq!(config.lock_timeout(), Duration::ZERO);

@@ -34,11 +34,15 @@ pub enum Status {
     PasswordMismatch = 12,
     /// A bug in passwdpop (for example a caught panic).
     InternalError = 13,
+    /// A hash given to store verbatim is not a complete hash libxcrypt takes.
+    InvalidHash = 14,
+    /// `add`: the domain already has an entry for the user.
+    AccountExists = 15,
 }
 
 impl Status {
     /// Every status, in code order.
-    pub const ALL: [Status; 13] = [
+    pub const ALL: [Status; 15] = [
         Status::NullArgument,
         Status::InvalidDomain,
         Status::InvalidUser,
@@ -52,6 +56,8 @@ impl Status {
         Status::IoError,
         Status::PasswordMismatch,
         Status::InternalError,
+        Status::InvalidHash,
+        Status::AccountExists,
     ];
 
     /// The C status code.
@@ -87,6 +93,8 @@ impl Status {
             Status::IoError => c"input/output error",
             Status::PasswordMismatch => c"password does not match",
             Status::InternalError => c"internal error",
+            Status::InvalidHash => c"invalid hash",
+            Status::AccountExists => c"the account already exists",
         }
     }
 }
@@ -164,7 +172,7 @@ mod tests {
             assert_eq!(Status::from_code(status.code()), Some(status));
         }
         assert_eq!(Status::from_code(0), None);
-        assert_eq!(Status::from_code(14), None);
+        assert_eq!(Status::from_code(16), None);
         assert_eq!(Status::from_code(-1), None);
     }
 

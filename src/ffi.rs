@@ -17,7 +17,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
 
-use crate::{Config, Error, Layout, Status};
+use crate::{Batch, Config, Error, Layout, Status};
 
 /// Success.
 pub const PASSWDPOP_OK: c_int = 0;
@@ -47,6 +47,12 @@ pub const PASSWDPOP_IO_ERROR: c_int = 11;
 pub const PASSWDPOP_PASSWORD_MISMATCH: c_int = 12;
 /// A bug in passwdpop (a caught panic); please report it.
 pub const PASSWDPOP_INTERNAL_ERROR: c_int = 13;
+/// passwdpop_set_hash(), passwdpop_batch_add_hash(): not a complete crypt(3)
+/// hash libxcrypt takes, or it holds ':', white space or control bytes, or is
+/// over 512 bytes. Also passwdpop_unsuspend() of an entry with no hash behind its '!'.
+pub const PASSWDPOP_INVALID_HASH: c_int = 14;
+/// passwdpop_add(): the domain already has an entry for the user (in any case).
+pub const PASSWDPOP_ACCOUNT_EXISTS: c_int = 15;
 
 /// How entries are laid out in the shadow file; one of PASSWDPOP_LAYOUT_*.
 pub type passwdpop_layout = u32;
@@ -275,6 +281,227 @@ pub unsafe extern "C" fn passwdpop_verify(
     })
 }
 
+/// Sets how many threads passwdpop_batch_commit() hashes on (0, the
+/// default: one per available core).
+#[no_mangle]
+pub unsafe extern "C" fn passwdpop_config_set_threads(
+    config: *mut passwdpop_config,
+    threads: u32,
+) -> c_int {
+    set(config, |config| {
+        config.set_threads(threads);
+        Ok(())
+    })
+}
+
+/// The two arguments naming an account, NULL checks in argument order.
+///
+/// # Safety
+/// As for [`c_bytes`], for each pointer.
+unsafe fn target_arguments<'a>(
+    domain: *const c_char,
+    user: *const c_char,
+) -> Result<[&'a [u8]; 2], Error> {
+    Ok([c_bytes(domain, "domain")?, c_bytes(user, "user")?])
+}
+
+/// Adds an entry for `user` (stored lower-cased) at the end of
+/// `<root>/<domain>/shadow`, with a new hash of `password`.
+/// PASSWDPOP_ACCOUNT_EXISTS if the domain has one; the domain must exist.
+#[no_mangle]
+pub unsafe extern "C" fn passwdpop_add(
+    config: *const passwdpop_config,
+    domain: *const c_char,
+    user: *const c_char,
+    password: *const c_char,
+) -> c_int {
+    boundary(|| {
+        let [domain, user, password] = account_arguments(domain, user, password)?;
+        with_config(config, |config| config.add(domain, user, password))
+    })
+}
+
+/// Removes the entry of `user` and the continuation lines (starting with
+/// white space) that belong to it.
+#[no_mangle]
+pub unsafe extern "C" fn passwdpop_remove(
+    config: *const passwdpop_config,
+    domain: *const c_char,
+    user: *const c_char,
+) -> c_int {
+    boundary(|| {
+        let [domain, user] = target_arguments(domain, user)?;
+        with_config(config, |config| config.remove(domain, user))
+    })
+}
+
+/// Locks the account: one '!' in front of its hash unless it is locked
+/// already (then nothing changes, and the call succeeds).
+#[no_mangle]
+pub unsafe extern "C" fn passwdpop_suspend(
+    config: *const passwdpop_config,
+    domain: *const c_char,
+    user: *const c_char,
+) -> c_int {
+    boundary(|| {
+        let [domain, user] = target_arguments(domain, user)?;
+        with_config(config, |config| config.suspend(domain, user))
+    })
+}
+
+/// Unlocks the account: removes every '!' in front of its hash (and right
+/// after a {SCHEME} prefix); the old password works again.
+#[no_mangle]
+pub unsafe extern "C" fn passwdpop_unsuspend(
+    config: *const passwdpop_config,
+    domain: *const c_char,
+    user: *const c_char,
+) -> c_int {
+    boundary(|| {
+        let [domain, user] = target_arguments(domain, user)?;
+        with_config(config, |config| config.unsuspend(domain, user))
+    })
+}
+
+/// Stores `hash`, a complete crypt(3) hash without {SCHEME} prefix, as the
+/// account's hash (a migration); PASSWDPOP_INVALID_HASH if it is not one.
+#[no_mangle]
+pub unsafe extern "C" fn passwdpop_set_hash(
+    config: *const passwdpop_config,
+    domain: *const c_char,
+    user: *const c_char,
+    hash: *const c_char,
+) -> c_int {
+    boundary(|| {
+        let [domain, user] = target_arguments(domain, user)?;
+        let hash = c_bytes(hash, "hash")?;
+        with_config(config, |config| config.set_hash(domain, user, hash))
+    })
+}
+
+/// Many changes applied with one rewrite per domain. Opaque: create with
+/// passwdpop_batch_new(), free with passwdpop_batch_free(). Not to be used
+/// by two threads at once.
+pub struct passwdpop_batch {
+    batch: Batch,
+}
+
+/// A new, empty batch with a copy of `config`'s settings (NULL = defaults).
+/// NULL only on an internal error.
+#[no_mangle]
+pub unsafe extern "C" fn passwdpop_batch_new(
+    config: *const passwdpop_config,
+) -> *mut passwdpop_batch {
+    let mut created = ptr::null_mut();
+    boundary(|| {
+        with_config(config, |config| {
+            created = Box::into_raw(Box::new(passwdpop_batch {
+                batch: Batch::new(config),
+            }));
+            Ok(())
+        })
+    });
+    created
+}
+
+/// Runs `action` on a caller's batch.
+///
+/// # Safety
+/// `batch` is NULL or a live pointer from passwdpop_batch_new(), not used by
+/// another thread during the call.
+unsafe fn with_batch(
+    batch: *mut passwdpop_batch,
+    action: impl FnOnce(&mut Batch) -> Result<(), Error>,
+) -> c_int {
+    boundary(|| match batch.as_mut() {
+        Some(batch) => action(&mut batch.batch),
+        None => Err(null_argument("batch")),
+    })
+}
+
+/// Adds a password change to the batch after checking its arguments; a
+/// refused entry is not added (entry indexes count added entries only). The
+/// password is copied, and zeroized when hashed or freed.
+#[no_mangle]
+pub unsafe extern "C" fn passwdpop_batch_add(
+    batch: *mut passwdpop_batch,
+    domain: *const c_char,
+    user: *const c_char,
+    password: *const c_char,
+) -> c_int {
+    with_batch(batch, |batch| {
+        let [domain, user, password] = account_arguments(domain, user, password)?;
+        batch.add(domain, user, password).map(drop)
+    })
+}
+
+/// Adds a change to a given hash (see passwdpop_set_hash()) to the batch.
+#[no_mangle]
+pub unsafe extern "C" fn passwdpop_batch_add_hash(
+    batch: *mut passwdpop_batch,
+    domain: *const c_char,
+    user: *const c_char,
+    hash: *const c_char,
+) -> c_int {
+    with_batch(batch, |batch| {
+        let [domain, user] = target_arguments(domain, user)?;
+        let hash = c_bytes(hash, "hash")?;
+        batch.add_hash(domain, user, hash).map(drop)
+    })
+}
+
+/// Applies the batch: hashes every password in parallel, then rewrites each
+/// domain's file once under its lock (one domain lock at a time). Returns
+/// PASSWDPOP_OK when every entry applied, else the status of the first entry
+/// that did not (passwdpop_last_error() has its message); see
+/// passwdpop_batch_status(). A second commit is PASSWDPOP_INVALID_CONFIG.
+#[no_mangle]
+pub unsafe extern "C" fn passwdpop_batch_commit(batch: *mut passwdpop_batch) -> c_int {
+    with_batch(batch, Batch::commit)
+}
+
+/// How many entries the batch holds; 0 for NULL.
+#[no_mangle]
+pub unsafe extern "C" fn passwdpop_batch_len(batch: *const passwdpop_batch) -> usize {
+    catch_unwind(AssertUnwindSafe(|| {
+        batch.as_ref().map_or(0, |batch| batch.batch.len())
+    }))
+    .unwrap_or(0)
+}
+
+/// The outcome of entry `index` after passwdpop_batch_commit(): PASSWDPOP_OK
+/// (applied), or its status. PASSWDPOP_INVALID_CONFIG before the commit or
+/// for an index past the end; PASSWDPOP_NULL_ARGUMENT for a NULL batch.
+/// passwdpop_last_error() then has the entry's message.
+#[no_mangle]
+pub unsafe extern "C" fn passwdpop_batch_status(
+    batch: *const passwdpop_batch,
+    index: usize,
+) -> c_int {
+    boundary(|| {
+        let batch = &batch.as_ref().ok_or_else(|| null_argument("batch"))?.batch;
+        match batch.result(index) {
+            Some(result) => result.clone(),
+            None if index >= batch.len() => Err(Error::new(
+                Status::InvalidConfig,
+                format!("no entry {index}: the batch has {}", batch.len()),
+            )),
+            None => Err(Error::new(
+                Status::InvalidConfig,
+                "the batch has not been committed",
+            )),
+        }
+    })
+}
+
+/// Frees a batch and zeroizes the passwords it still holds. NULL is a no-op.
+#[no_mangle]
+pub unsafe extern "C" fn passwdpop_batch_free(batch: *mut passwdpop_batch) {
+    if !batch.is_null() {
+        let _ = catch_unwind(AssertUnwindSafe(|| drop(Box::from_raw(batch))));
+    }
+}
+
 /// A static description of any status code (unknown codes included); never NULL.
 #[no_mangle]
 pub extern "C" fn passwdpop_strerror(status: c_int) -> *const c_char {
@@ -331,6 +558,8 @@ mod tests {
             (PASSWDPOP_IO_ERROR, Status::IoError),
             (PASSWDPOP_PASSWORD_MISMATCH, Status::PasswordMismatch),
             (PASSWDPOP_INTERNAL_ERROR, Status::InternalError),
+            (PASSWDPOP_INVALID_HASH, Status::InvalidHash),
+            (PASSWDPOP_ACCOUNT_EXISTS, Status::AccountExists),
         ];
         assert_eq!(pairs.len(), Status::ALL.len());
         for (code, status) in pairs {
@@ -353,7 +582,7 @@ mod tests {
 
     #[test]
     fn strerror_answers_every_int() {
-        for code in [-1, 0, 1, 13, 14, i32::MIN, i32::MAX] {
+        for code in [-1, 0, 1, 13, 14, 15, 16, i32::MIN, i32::MAX] {
             let text = unsafe { CStr::from_ptr(passwdpop_strerror(code)) };
             assert!(!text.to_bytes().is_empty());
         }

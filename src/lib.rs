@@ -1,9 +1,13 @@
 #![doc = include_str!("../README.md")]
 #![deny(unsafe_code)]
 
+mod admin;
+mod batch;
 mod config;
+mod edit;
 mod error;
 pub mod ffi;
+mod given_hash;
 mod hash;
 mod idn;
 mod lock;
@@ -15,11 +19,13 @@ mod store;
 mod sys;
 mod validate;
 
+pub use batch::Batch;
 pub use config::{
     Config, Layout, DEFAULT_LOCK_TIMEOUT_MS, DEFAULT_ROOT, DEFAULT_ROUNDS, MAX_ROUNDS, MIN_ROUNDS,
     ROOT_ENV,
 };
 pub use error::{Error, Status};
+pub use given_hash::MAX_HASH_LEN;
 pub use lock::{DOTLOCK_NAME, UNREADABLE_DOTLOCK_AGE};
 pub use outcome::Outcome;
 pub use store::{SHADOW_NAME, TEMP_PREFIX};
@@ -124,8 +130,14 @@ pub fn passwdpop(
 
 /// The argument rules, in argument order: the first bad one wins.
 fn parse_arguments(domain: &[u8], user: &[u8], password: &[u8]) -> Result<(Domain, User), Error> {
+    let (domain, user) = parse_target(domain, user)?;
+    check_password(password)?;
+    Ok((domain, user))
+}
+
+/// The domain, then the user in it.
+fn parse_target(domain: &[u8], user: &[u8]) -> Result<(Domain, User), Error> {
     let domain = Domain::parse(domain)?;
     let user = User::parse(user, &domain)?;
-    check_password(password)?;
     Ok((domain, user))
 }

@@ -61,8 +61,16 @@ impl Stored {
     }
 }
 
-/// The scheme prefix written when the old hash had one (Dovecot's convention).
-const SCHEME_PREFIX: &[u8] = b"{SHA512-CRYPT}";
+/// The scheme prefix written when the old hash had one (Dovecot's convention):
+/// `{SHA512-CRYPT}` for the `$6$` hashes a change makes, `{CRYPT}` (any
+/// crypt(3) hash) for another method's hash stored verbatim.
+pub(crate) fn scheme_prefix_for(hash: &[u8]) -> &'static [u8] {
+    if hash.starts_with(b"$6$") {
+        b"{SHA512-CRYPT}"
+    } else {
+        b"{CRYPT}"
+    }
+}
 
 /// Copies `input` to `output`, replacing the hash of the entry for `user`;
 /// with [`Matches::One`], also the entry as it was.
@@ -244,7 +252,7 @@ fn scan<R: Read>(
 
 /// Splits off the line ending: `\r\n`, `\n`, or nothing on a last line without
 /// one — or a lone `\r` there, what is left of a CRLF file cut short.
-fn split_ending(line: &[u8]) -> (&[u8], &[u8]) {
+pub(crate) fn split_ending(line: &[u8]) -> (&[u8], &[u8]) {
     let ending_len = if line.ends_with(b"\r\n") {
         2
     } else if line.ends_with(b"\n") || line.ends_with(b"\r") {
@@ -261,8 +269,8 @@ fn fields(content: &[u8]) -> std::slice::Split<'_, u8, impl FnMut(&u8) -> bool> 
 
 /// Writes `content` with field 2 replaced, and for the shadow layout field 3 set to
 /// today when present. Keeps the user name as written, every other field, a
-/// `!` lock in front, and a `{SCHEME}` prefix as `{SHA512-CRYPT}`.
-fn replace_entry(content: &[u8], replacement: &Replacement<'_>, out: &mut Vec<u8>) {
+/// `!` lock in front, and a `{SCHEME}` prefix as [`scheme_prefix_for`] the new hash.
+pub(crate) fn replace_entry(content: &[u8], replacement: &Replacement<'_>, out: &mut Vec<u8>) {
     let mut fields = content.splitn(4, |&byte| byte == b':');
     let user = fields.next().unwrap_or_default();
     let old_hash = fields.next().unwrap_or_default();
@@ -274,7 +282,7 @@ fn replace_entry(content: &[u8], replacement: &Replacement<'_>, out: &mut Vec<u8
     let (bangs, unlocked) = split_lock(old_hash);
     out.extend_from_slice(&old_hash[..bangs]);
     if has_scheme_prefix(unlocked) {
-        out.extend_from_slice(SCHEME_PREFIX);
+        out.extend_from_slice(scheme_prefix_for(replacement.hash.as_bytes()));
     }
     out.extend_from_slice(replacement.hash.as_bytes());
     if let Some(last_change) = last_change {

@@ -9,7 +9,7 @@
 //! over the original, and the directory fsynced.
 
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -17,6 +17,7 @@ use rustix::fs::{self as rfs, AtFlags, FileType, Mode, OFlags, Stat, Timespec, T
 use rustix::io::Errno;
 
 use crate::config::Layout;
+pub use crate::edit::Pass;
 use crate::error::{Error, Status};
 use crate::lock::lock_domain;
 use crate::shadow::{self, Matches, Replacement, Stored};
@@ -213,6 +214,55 @@ pub fn replace_hash(
     layout: Layout,
     lock_timeout: Duration,
 ) -> Result<Stored, Error> {
+    let replacement = Replacement {
+        hash,
+        layout,
+        day: today(),
+    };
+    let mut outcome = (Matches::None, None);
+    edit(root, domain, lock_timeout, |old, new| {
+        outcome = shadow::rewrite_entry(old, new, user.as_str(), &replacement)?;
+        Ok(match outcome {
+            (Matches::One, Some(_)) => Pass::Commit,
+            _ => Pass::Unchanged,
+        })
+    })?;
+    match outcome {
+        (Matches::One, Some(stored)) => Ok(stored),
+        (Matches::None, _) | (Matches::One, None) => Err(no_such_account(domain, user)),
+        (Matches::Several, _) => Err(ambiguous_account(root, domain, user)),
+    }
+}
+
+pub fn no_such_account(domain: &Domain, user: &User) -> Error {
+    Error::new(
+        Status::NoSuchAccount,
+        format!("no account '{}' in {}", user.as_str(), domain.as_str()),
+    )
+}
+
+pub fn ambiguous_account(root: &Path, domain: &Domain, user: &User) -> Error {
+    Error::new(
+        Status::AmbiguousAccount,
+        format!(
+            "more than one entry for '{}' in {} (user names match case-insensitively); fix the file by hand",
+            user.as_str(),
+            root.join(domain.as_str()).join(SHADOW_NAME).display()
+        ),
+    )
+}
+
+/// Rewrites `<root>/<domain>/shadow` under the domain lock: `pass` copies
+/// the old content to the new file with its edits and says what to do with
+/// the result. [`Pass::Again`] runs it once more from the start over the
+/// same old file, into a fresh temp file. Returns whether the file was
+/// replaced.
+pub fn edit(
+    root: &Path,
+    domain: &Domain,
+    lock_timeout: Duration,
+    mut pass: impl FnMut(&mut dyn Read, &mut dyn Write) -> std::io::Result<Pass>,
+) -> Result<bool, Error> {
     let dir = DomainDir::open(root, domain)?;
     // Fail fast on a missing or unsafe file before waiting for the lock.
     drop(dir.open_shadow()?);
@@ -220,36 +270,22 @@ pub fn replace_hash(
     dir.remove_leftovers();
     let (old_file, old_stat) = dir.open_shadow()?;
     let path = dir.shadow_path();
-
-    let replacement = Replacement {
-        hash,
-        layout,
-        day: today(),
-    };
-    let temp = TempFile::create(&dir, &old_file, &old_stat)?;
-    let mut writer = BufWriter::with_capacity(WRITE_BUFFER, EarlyWriteback::new(&temp.file));
-    let (matches, found) =
-        shadow::rewrite_entry(&old_file, &mut writer, user.as_str(), &replacement)
-            .and_then(|found| writer.flush().map(|()| found))
+    let temp = loop {
+        let temp = TempFile::create(&dir, &old_file, &old_stat)?;
+        let mut writer = BufWriter::with_capacity(WRITE_BUFFER, EarlyWriteback::new(&temp.file));
+        let decision = pass(&mut &old_file, &mut writer)
+            .and_then(|decision| writer.flush().map(|()| decision))
             .map_err(|err| Error::io(format_args!("rewriting {}", path.display()), err))?;
-    drop(writer);
-    let stored = match (matches, found) {
-        (Matches::One, Some(stored)) => stored,
-        (Matches::None, _) | (Matches::One, None) => {
-            return Err(Error::new(
-                Status::NoSuchAccount,
-                format!("no account '{}' in {}", user.as_str(), domain.as_str()),
-            ))
-        }
-        (Matches::Several, _) => {
-            return Err(Error::new(
-                Status::AmbiguousAccount,
-                format!(
-                    "more than one entry for '{}' in {} (user names match case-insensitively); fix the file by hand",
-                    user.as_str(),
-                    path.display()
-                ),
-            ))
+        drop(writer);
+        match decision {
+            Pass::Commit => break temp,
+            Pass::Unchanged => return Ok(false),
+            Pass::Again => {
+                drop(temp);
+                (&old_file)
+                    .seek(SeekFrom::Start(0))
+                    .map_err(|err| Error::io(format_args!("rereading {}", path.display()), err))?;
+            }
         }
     };
     temp.commit(&old_stat)?;
@@ -262,7 +298,7 @@ pub fn replace_hash(
     // and whatever rename that sync makes durable is ours or a later one,
     // whose file was read from ours under the lock and synced before it.
     dir.sync()?;
-    Ok(stored)
+    Ok(true)
 }
 
 /// `user`'s first entry, read without a lock: the file is only ever
@@ -272,15 +308,11 @@ pub fn read_entry(root: &Path, domain: &Domain, user: &User) -> Result<Stored, E
     let (file, _) = dir.open_shadow()?;
     shadow::find_entry(file, user.as_str())
         .map_err(|err| Error::io(format_args!("reading {}", dir.shadow_path().display()), err))?
-        .ok_or_else(|| {
-            Error::new(
-                Status::NoSuchAccount,
-                format!("no account '{}' in {}", user.as_str(), domain.as_str()),
-            )
-        })
+        .ok_or_else(|| no_such_account(domain, user))
 }
 
-fn today() -> u64 {
+/// Days since 1970-01-01 UTC, for the shadow layout's last-change field.
+pub fn today() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |since| since.as_secs() / SECONDS_PER_DAY)

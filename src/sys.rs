@@ -1,4 +1,4 @@
-//! The C functions we call: libxcrypt's `crypt_rn`; glibc's `getauxval`,
+//! The C functions we call: libxcrypt's `crypt_rn` and `crypt_checksalt`; glibc's `getauxval`,
 //! `sysconf` and `sync_file_range`.
 //! With `ffi.rs`, the only module allowed `unsafe`.
 #![allow(unsafe_code)]
@@ -34,6 +34,36 @@ extern "C" {
         data: *mut CryptData,
         size: c_int,
     ) -> *mut c_char;
+    fn crypt_checksalt(setting: *const c_char) -> c_int;
+}
+
+/// What libxcrypt's `crypt_checksalt` says of a setting or hash.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SaltCheck {
+    /// `CRYPT_SALT_OK`
+    Ok,
+    /// `CRYPT_SALT_METHOD_LEGACY`: works, but a method not to use for new hashes.
+    Legacy,
+    /// `CRYPT_SALT_TOO_CHEAP`: works, with fewer rounds than libxcrypt likes.
+    TooCheap,
+    /// `CRYPT_SALT_INVALID`, `CRYPT_SALT_METHOD_DISABLED` or an unknown answer:
+    /// `crypt_r` would refuse it.
+    Refused,
+}
+
+/// `crypt_checksalt(setting)`; a setting holding a NUL byte is refused.
+pub fn check_salt(setting: &[u8]) -> SaltCheck {
+    let Ok(setting) = CString::new(setting) else {
+        return SaltCheck::Refused;
+    };
+    // SAFETY: a NUL-terminated string that outlives the call; the function
+    // only reads it.
+    match unsafe { crypt_checksalt(setting.as_ptr()) } {
+        0 => SaltCheck::Ok,
+        3 => SaltCheck::Legacy,
+        4 => SaltCheck::TooCheap,
+        _ => SaltCheck::Refused,
+    }
 }
 
 /// `crypt_rn(password, setting)`: what Exim's `crypteq` and Dovecot's CRYPT
@@ -131,6 +161,23 @@ mod tests {
             assert_eq!(crypt(b"pw", setting), None, "{setting:?}");
         }
         assert_eq!(crypt(&[b'p'; 512], b"$6$saltstring"), None);
+    }
+
+    #[test]
+    fn check_salt_classes() {
+        #[rustfmt::skip]
+        let cases: &[(&[u8], SaltCheck)] = &[
+            (b"$6$saltstring$", SaltCheck::Ok),
+            (b"$y$j9T$F5Jx5fExrKuPp53xLKQ..1$", SaltCheck::Ok),
+            (b"$1$saltsalt$", SaltCheck::Legacy),
+            (b"", SaltCheck::Refused),
+            (b"!$6$x$y", SaltCheck::Refused),
+            (b"{CRYPT}$6$x$y", SaltCheck::Refused),
+            (b"$6$a\0b", SaltCheck::Refused),
+        ];
+        for (setting, expected) in cases {
+            assert_eq!(check_salt(setting), *expected, "{}", setting.escape_ascii());
+        }
     }
 
     #[test]
