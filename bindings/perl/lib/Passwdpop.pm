@@ -44,6 +44,19 @@ my @PROTOTYPES = (
     [passwdpop_strerror => 'strerror', ['int'], 'string'],
     [passwdpop_last_error => 'last_error', [], 'string'],
     [passwdpop_version => 'version', [], 'string'],
+    [passwdpop_config_set_threads => '_config_set_threads', [qw(opaque uint32)], 'int'],
+    [passwdpop_add => '_add', [qw(opaque string string string)], 'int'],
+    [passwdpop_remove => '_remove', [qw(opaque string string)], 'int'],
+    [passwdpop_suspend => '_suspend', [qw(opaque string string)], 'int'],
+    [passwdpop_unsuspend => '_unsuspend', [qw(opaque string string)], 'int'],
+    [passwdpop_set_hash => '_set_hash', [qw(opaque string string string)], 'int'],
+    [passwdpop_batch_new => '_batch_new', ['opaque'], 'opaque'],
+    [passwdpop_batch_add => '_batch_add', [qw(opaque string string string)], 'int'],
+    [passwdpop_batch_add_hash => '_batch_add_hash', [qw(opaque string string string)], 'int'],
+    [passwdpop_batch_commit => '_batch_commit', ['opaque'], 'int'],
+    [passwdpop_batch_len => '_batch_len', ['opaque'], 'size_t'],
+    [passwdpop_batch_status => '_batch_status', [qw(opaque size_t)], 'int'],
+    [passwdpop_batch_free => '_batch_free', ['opaque'], 'void'],
 );
 
 # The C functions this binding calls, as [name, ...] (the suite compares

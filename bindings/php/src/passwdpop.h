@@ -7,6 +7,7 @@
 
 typedef struct passwdpop_config passwdpop_config;
 typedef uint32_t passwdpop_layout;
+typedef struct passwdpop_batch passwdpop_batch;
 
 int passwdpop(const char *domain, const char *user, const char *password);
 passwdpop_config *passwdpop_config_new(void);
@@ -20,3 +21,16 @@ int passwdpop_verify(const passwdpop_config *config, const char *domain, const c
 const char *passwdpop_strerror(int status);
 const char *passwdpop_last_error(void);
 const char *passwdpop_version(void);
+int passwdpop_config_set_threads(passwdpop_config *config, uint32_t threads);
+int passwdpop_add(const passwdpop_config *config, const char *domain, const char *user, const char *password);
+int passwdpop_remove(const passwdpop_config *config, const char *domain, const char *user);
+int passwdpop_suspend(const passwdpop_config *config, const char *domain, const char *user);
+int passwdpop_unsuspend(const passwdpop_config *config, const char *domain, const char *user);
+int passwdpop_set_hash(const passwdpop_config *config, const char *domain, const char *user, const char *hash);
+passwdpop_batch *passwdpop_batch_new(const passwdpop_config *config);
+int passwdpop_batch_add(passwdpop_batch *batch, const char *domain, const char *user, const char *password);
+int passwdpop_batch_add_hash(passwdpop_batch *batch, const char *domain, const char *user, const char *hash);
+int passwdpop_batch_commit(passwdpop_batch *batch);
+size_t passwdpop_batch_len(const passwdpop_batch *batch);
+int passwdpop_batch_status(const passwdpop_batch *batch, size_t index);
+void passwdpop_batch_free(passwdpop_batch *batch);

@@ -31,6 +31,19 @@ PROTOTYPES = {
     "passwdpop_strerror": (_str, [_int]),
     "passwdpop_last_error": (_str, []),
     "passwdpop_version": (_str, []),
+    "passwdpop_config_set_threads": (_int, [_config_p, _u32]),
+    "passwdpop_add": (_int, [_config_p, _str, _str, _str]),
+    "passwdpop_remove": (_int, [_config_p, _str, _str]),
+    "passwdpop_suspend": (_int, [_config_p, _str, _str]),
+    "passwdpop_unsuspend": (_int, [_config_p, _str, _str]),
+    "passwdpop_set_hash": (_int, [_config_p, _str, _str, _str]),
+    "passwdpop_batch_new": (ctypes.c_void_p, [_config_p]),
+    "passwdpop_batch_add": (_int, [ctypes.c_void_p, _str, _str, _str]),
+    "passwdpop_batch_add_hash": (_int, [ctypes.c_void_p, _str, _str, _str]),
+    "passwdpop_batch_commit": (_int, [ctypes.c_void_p]),
+    "passwdpop_batch_len": (ctypes.c_size_t, [ctypes.c_void_p]),
+    "passwdpop_batch_status": (_int, [ctypes.c_void_p, ctypes.c_size_t]),
+    "passwdpop_batch_free": (None, [ctypes.c_void_p]),
 }
 
 
