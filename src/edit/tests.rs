@@ -312,8 +312,8 @@ fn agrees_with_a_single_change_on_random_files() {
                 day: DAY,
             };
             let mut single = Vec::new();
-            let matches =
-                shadow::rewrite(input.as_slice(), &mut single, user, &replacement).unwrap();
+            let (matches, _) =
+                shadow::rewrite_entry(input.as_slice(), &mut single, user, &replacement).unwrap();
             let (outcome, pass, output) = one(Layout::Shadow, user, Op::SetHash(H.into()), &input);
             let expected = match matches {
                 shadow::Matches::One => Outcome::Done,
