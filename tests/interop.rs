@@ -351,3 +351,97 @@ fn independent_verifiers_accept_our_hashes() {
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
+
+/// Dovecot (`doveadm auth test`) and Exim (the README's condition) refuse a
+/// suspended or removed account and accept an added, unsuspended or
+/// set-hash one, in both layouts.
+#[test]
+fn dovecot_and_exim_follow_the_account_operations() {
+    let vmail = Vmail::new();
+    let dovecot = Dovecot::start(&vmail);
+    let exim = Exim::new(&vmail);
+    let mut shadow = passwdpop::Config::new();
+    shadow.set_root(&vmail.root).unwrap();
+    let mut prefixed = shadow.clone();
+    prefixed.set_layout(passwdpop::Layout::PasswdFile);
+    // A hash made elsewhere, in another method than ours (MD5-crypt, as a
+    // migration from an older server brings it).
+    let migrated = std::process::Command::new("mkpasswd")
+        .args(["-m", "md5crypt", "carol-migrated"])
+        .output()
+        .unwrap();
+    let migrated = String::from_utf8(migrated.stdout)
+        .unwrap()
+        .trim()
+        .to_owned();
+    assert!(migrated.starts_with("$1$"), "{migrated}");
+
+    shadow.suspend(SHADOW_DOMAIN, "alice").unwrap();
+    shadow.remove(SHADOW_DOMAIN, "bob").unwrap();
+    shadow.unsuspend(SHADOW_DOMAIN, "locked").unwrap();
+    shadow.add(SHADOW_DOMAIN, "Dave", "dave-pw").unwrap();
+    prefixed
+        .set_hash(PREFIXED_DOMAIN, "carol", &migrated)
+        .unwrap();
+    prefixed.add(PREFIXED_DOMAIN, "erin", "erin-pw").unwrap();
+    prefixed.add(PREFIXED_DOMAIN, "frank", "frank-pw").unwrap();
+    prefixed.suspend(PREFIXED_DOMAIN, "frank").unwrap();
+    assert!(vmail
+        .line(PREFIXED_DOMAIN, "carol")
+        .starts_with("carol:{CRYPT}$1$"));
+    assert!(vmail
+        .line(PREFIXED_DOMAIN, "frank")
+        .starts_with("frank:!{SHA512-CRYPT}$6$"));
+
+    #[rustfmt::skip]
+    let cases: &[(&str, &str, bool)] = &[
+        ("alice@example.com", "alice-old", false),   // suspended
+        ("bob@example.com", "bob-old", false),       // removed
+        ("locked@example.com", "locked-old", true),  // unsuspended: the old password again
+        ("dave@example.com", "dave-pw", true),       // added (as `dave`)
+        ("DAVE@example.com", "dave-pw", true),
+        ("dave@example.com", "wrong", false),
+        ("carol@example.org", "carol-migrated", true), // a given hash, {CRYPT}$1$
+        ("carol@example.org", "carol-old", false),
+        ("erin@example.org", "erin-pw", true),       // added with the file's prefix
+        ("frank@example.org", "frank-pw", false),    // added, then suspended
+    ];
+    wait_for_next_second();
+    let dovecot_cases: Vec<(&str, &str, i32)> = cases
+        .iter()
+        .map(|&(user, password, ok)| (user, password, if ok { ACCEPTED } else { REFUSED }))
+        .collect();
+    dovecot.expect(&dovecot_cases);
+
+    let condition = readme_condition("vmail_plain_server")
+        .replace("$auth2", "$h_x-user:")
+        .replace("$auth3", "$h_x-password:");
+    let wrong: Vec<String> = cases
+        .iter()
+        .filter_map(|&(user, password, ok)| {
+            let (answer, stderr) = exim.expand(&condition, user, password);
+            let expected = if ok { "yes" } else { "no" };
+            (answer != expected).then(|| format!("{user} {password}: {answer} {stderr}"))
+        })
+        .collect();
+    assert!(wrong.is_empty(), "Exim:\n{}", wrong.join("\n"));
+
+    // Back again: unsuspend alice, suspend dave; the old password works.
+    shadow.unsuspend(SHADOW_DOMAIN, "alice").unwrap();
+    shadow.suspend(SHADOW_DOMAIN, "dave").unwrap();
+    wait_for_next_second();
+    dovecot.expect(&[
+        ("alice@example.com", "alice-old", ACCEPTED),
+        ("dave@example.com", "dave-pw", REFUSED),
+    ]);
+    for (user, password, expected) in [
+        ("alice@example.com", "alice-old", "yes"),
+        ("dave@example.com", "dave-pw", "no"),
+    ] {
+        assert_eq!(
+            exim.expand(&condition, user, password).0,
+            expected,
+            "{user}"
+        );
+    }
+}
