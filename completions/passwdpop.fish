@@ -1,5 +1,5 @@
 complete -c passwdpop -l domain -d 'The account\'s domain (taken literally, not percent-decoded)' -r
-complete -c passwdpop -l email -d 'The account: local part or full address (taken literally)' -r
+complete -c passwdpop -l email -d 'The account: local part or full address (taken literally); a full address also gives the domain' -r
 complete -c passwdpop -l password-fd -d 'Read the password from this inherited file descriptor (its first line)' -r
 complete -c passwdpop -l root -d 'Directory holding one directory per domain [default: $PASSWDPOP_ROOT or /etc/vmail]' -r -f -a "(__fish_complete_directories)"
 complete -c passwdpop -l user -d 'cPanel layout: the root is the etc directory in NAME\'s home (as cpapi2 --user)' -r -f -a "(__fish_complete_users)"

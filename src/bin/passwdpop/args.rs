@@ -60,7 +60,7 @@ pub struct Cli {
     #[arg(long, value_name = "DOMAIN")]
     domain: Option<OsString>,
 
-    /// The account: local part or full address (taken literally)
+    /// The account: local part or full address (taken literally); a full address also gives the domain
     #[arg(long, value_name = "USER")]
     email: Option<OsString>,
 
@@ -318,7 +318,12 @@ fn one_of(name: &str, word: Option<Vec<u8>>, flag: Option<Vec<u8>>) -> Result<Ve
         ))),
         (Some(value), None) | (None, Some(value)) => Ok(value),
         (None, None) => Err(usage(format!(
-            "missing {name}: give {name}=... or --{name}"
+            "missing {name}: give {name}=... or --{name}{}",
+            if name == "domain" {
+                " (or a full address as the email)"
+            } else {
+                ""
+            }
         ))),
     }
 }
