@@ -53,10 +53,16 @@ move() { # PACKAGE PATH...
     done
 }
 
+# The Rust crates compiled into the library and the command (not the
+# procedural macros, which run only in the compiler), with their licenses.
+"${CARGO:-cargo}" tree --offline -p passwdpop -e normal,no-proc-macro --prefix none -f '{p}: {l}' \
+    | sed 's| (/[^)]*)||; s| (\*)$||; s/ v\([0-9]\)/ \1/; /^passwdpop /d; s/^/ /' | sort -u \
+    > "$out/crates"
+
 # The DEP-5 copyright file of every package: the header, then the MIT text
 # of LICENSE-MIT (from its permission notice on) as a License paragraph.
 copyright() {
-    sed "s|@CONTACT@|$maintainer|" packaging/copyright.in
+    sed -e "s|@CONTACT@|$maintainer|" -e "/^@CRATES@\$/{r $out/crates" -e 'd}' packaging/copyright.in
     printf '\nLicense: MIT\n'
     sed -n '/^Permission is hereby granted/,$p' LICENSE-MIT | sed 's/^$/./; s/^/ /'
 }
