@@ -11,5 +11,12 @@ complete -c passwdpop -l output -d 'Output format; json prints cPanel API 2\'s r
 json\t'cPanel API 2\'s result object on standard output'"
 complete -c passwdpop -l password-stdin-raw -d 'Take all of standard input as the password, line endings included'
 complete -c passwdpop -l verify -d 'Check the password instead of changing it (exit 0 on a match)'
+complete -c passwdpop -l add -d 'Add the account (password read as for a change); exit 15 if it exists'
+complete -c passwdpop -l remove -d 'Remove the account\'s entry and its continuation lines'
+complete -c passwdpop -l suspend -d 'Lock the account: \'!\' in front of its hash, which is kept'
+complete -c passwdpop -l unsuspend -d 'Unlock the account: the old password works again'
+complete -c passwdpop -l set-hash -d 'Store a crypt(3) hash, read like a password, as the account\'s hash'
+complete -c passwdpop -l batch -d 'Change many passwords: chpasswd(8) lines user@domain:password on standard input'
+complete -c passwdpop -s e -l encrypted -d 'With --batch: the lines hold crypt(3) hashes, not passwords (as chpasswd -e)'
 complete -c passwdpop -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c passwdpop -s V -l version -d 'Print version'

@@ -297,7 +297,7 @@ fn usage_errors_exit_64_and_never_quote_the_password() {
         (vec!["domain=example.com", "email=sales", &nul], "NUL"),
         (vec!["domain=example.com", "email=sales", "--domain", "example.com"], "given twice"),
         (vec!["domain=example.com", "email=sales", &secret_word, "--password-fd", "0"], "given twice"),
-        (vec!["Email", "addpop", "domain=example.com", "email=sales"], "Email passwdpop"),
+        (vec!["Email", "listpops", "domain=example.com", "email=sales"], "Email passwdpop"),
         (vec!["Mail", "passwdpop", "domain=example.com", "email=sales"], "Email passwdpop"),
         (vec!["email=sales", &secret_word], "missing domain"),
         (vec!["domain=example.com", &secret_word], "missing email"),

@@ -23,6 +23,11 @@ Examples:
   passwdpop Email passwdpop domain=example.com email=sales password=12345luggage
   passwdpop --user=bob --output json Email passwdpop domain=example.com email=sales < pwfile
   echo 'guess' | passwdpop --verify --domain example.com --email sales
+  echo 'Initial-pw1' | passwdpop --add --email newhire@example.com
+  passwdpop --suspend --email leaver@example.com
+  passwdpop Email delpop domain=example.com email=leaver
+  printf 'alice@example.com:pw1\nbob@example.org:pw2\n' | passwdpop --batch
+  passwdpop --batch --encrypted --domain example.com < user-colon-hash-lines
 
 Exit status:
   0   success (password changed; with --verify, it matches)
@@ -40,7 +45,15 @@ Exit status:
       closed or empty input that holds no line at all)
   12  password does not match (--verify)
   13  internal error
+  14  invalid hash (--set-hash, --batch --encrypted)
+  15  the account already exists (--add, Email addpop)
   64  usage error
+
+--batch reads chpasswd(8) lines: user@domain:password (user:password with
+--domain), the password being everything after the first ':'; one trailing
+CR is dropped and blank lines are skipped. A failed line is reported on
+standard error as 'line N: user@domain: message'; the others still apply.
+The exit status is that of the first failed line, 0 when all applied.
 
 Environment:
   PASSWDPOP_ROOT  root directory when neither --root nor --user is given
@@ -73,8 +86,36 @@ pub struct Cli {
     password_stdin_raw: bool,
 
     /// Check the password instead of changing it (exit 0 on a match)
-    #[arg(long)]
+    #[arg(long, group = "operation")]
     verify: bool,
+
+    /// Add the account (password read as for a change); exit 15 if it exists
+    #[arg(long, group = "operation")]
+    add: bool,
+
+    /// Remove the account's entry and its continuation lines
+    #[arg(long, group = "operation")]
+    remove: bool,
+
+    /// Lock the account: '!' in front of its hash, which is kept
+    #[arg(long, group = "operation")]
+    suspend: bool,
+
+    /// Unlock the account: the old password works again
+    #[arg(long, group = "operation")]
+    unsuspend: bool,
+
+    /// Store a crypt(3) hash, read like a password, as the account's hash
+    #[arg(long, group = "operation")]
+    set_hash: bool,
+
+    /// Change many passwords: chpasswd(8) lines user@domain:password on standard input
+    #[arg(long, group = "operation")]
+    batch: bool,
+
+    /// With --batch: the lines hold crypt(3) hashes, not passwords (as chpasswd -e)
+    #[arg(long, short = 'e', requires = "batch")]
+    encrypted: bool,
 
     /// Directory holding one directory per domain [default: $PASSWDPOP_ROOT or /etc/vmail]
     #[arg(long, value_name = "DIR", value_hint = ValueHint::DirPath)]
@@ -100,7 +141,7 @@ pub struct Cli {
     #[arg(long, value_enum, default_value_t = Output::Text)]
     output: Output,
 
-    /// cpapi2-style words: [Email passwdpop] domain=DOMAIN email=USER [password=PASSWORD]
+    /// cpapi2-style words: [Email passwdpop|addpop|delpop] domain=DOMAIN email=USER [password=PASSWORD]
     #[arg(value_name = "WORDS")]
     words: Vec<OsString>,
 }
@@ -124,13 +165,37 @@ pub enum PasswordSource {
     Fd(u32),
 }
 
+/// What a run does besides changing or verifying one password.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Operation {
+    Add,
+    Remove,
+    Suspend,
+    Unsuspend,
+    SetHash,
+    /// chpasswd(8) lines from standard input; hashes with `encrypted`.
+    Batch {
+        encrypted: bool,
+    },
+}
+
+impl Operation {
+    /// Whether it reads a password (or hash) for the account.
+    pub fn reads_secret(self) -> bool {
+        matches!(self, Operation::Add | Operation::SetHash)
+    }
+}
+
 /// Everything a run needs, parsed and checked.
 #[derive(Debug)]
 pub struct Request {
+    /// For a batch, the domain of bare user names, empty when not given.
     pub domain: Vec<u8>,
+    /// Empty for a batch.
     pub email: Vec<u8>,
     pub password: PasswordSource,
     pub verify: bool,
+    pub operation: Option<Operation>,
     pub config: Config,
     pub output: Output,
 }
@@ -205,9 +270,20 @@ impl Cli {
     fn into_request(self) -> Result<Request, Failure> {
         self.refuse_misplaced_password()?;
         let words = Words::parse(&self.words)?;
-        let email = one_of("email", words.email, self.email.map(into_bytes))?;
+        let operation = self.operation(words.function)?;
+        if matches!(operation, Some(Operation::Batch { .. })) {
+            return self.into_batch_request(words, operation);
+        }
+        if words.password.is_some() && operation.is_some_and(|op| !op.reads_secret()) {
+            return Err(usage("this operation takes no password (password=)"));
+        }
+        let email = one_of("email", words.email, self.email.clone().map(into_bytes))?;
         // A full address names its domain: `--email info@example.com` alone is enough.
-        let domain = match (words.domain, self.domain.map(into_bytes), domain_of(&email)) {
+        let domain = match (
+            words.domain,
+            self.domain.clone().map(into_bytes),
+            domain_of(&email),
+        ) {
             (None, None, Some(domain)) => domain.to_vec(),
             (word, flag, _) => one_of("domain", word, flag)?,
         };
@@ -228,6 +304,85 @@ impl Cli {
                 raw: self.password_stdin_raw,
             },
         };
+        let config = self.config()?;
+        Ok(Request {
+            domain,
+            email,
+            password,
+            verify: self.verify,
+            operation,
+            config,
+            output: self.output,
+        })
+    }
+
+    /// The operation the flags or the cpapi2 function name ask for.
+    fn operation(&self, function: Function) -> Result<Option<Operation>, Failure> {
+        let flagged = [
+            (self.add, Operation::Add),
+            (self.remove, Operation::Remove),
+            (self.suspend, Operation::Suspend),
+            (self.unsuspend, Operation::Unsuspend),
+            (self.set_hash, Operation::SetHash),
+            (
+                self.batch,
+                Operation::Batch {
+                    encrypted: self.encrypted,
+                },
+            ),
+        ]
+        .into_iter()
+        .find_map(|(given, operation)| given.then_some(operation));
+        let named = match function {
+            Function::Passwdpop => None,
+            Function::Addpop => Some(Operation::Add),
+            Function::Delpop => Some(Operation::Remove),
+        };
+        if self.verify && named.is_some() {
+            return Err(usage("--verify excludes addpop and delpop"));
+        }
+        match (flagged, named) {
+            (Some(flag), Some(word)) if flag != word => Err(usage(
+                "the cpapi2 function and the operation flag ask for different things",
+            )),
+            (flag, word) => Ok(flag.or(word)),
+        }
+    }
+
+    fn into_batch_request(
+        self,
+        words: Words,
+        operation: Option<Operation>,
+    ) -> Result<Request, Failure> {
+        if words.email.is_some() || self.email.is_some() || words.password.is_some() {
+            return Err(usage(
+                "--batch reads its accounts and passwords from standard input: no --email, email= or password=",
+            ));
+        }
+        if self.password_fd.is_some() || self.password_stdin_raw {
+            return Err(usage(
+                "--batch reads standard input: no --password-fd or --password-stdin-raw",
+            ));
+        }
+        let domain = match (words.domain, self.domain.clone().map(into_bytes)) {
+            (Some(_), Some(_)) => {
+                return Err(usage("the domain is given twice (domain= and --domain)"))
+            }
+            (word, flag) => word.or(flag).unwrap_or_default(),
+        };
+        let config = self.config()?;
+        Ok(Request {
+            domain,
+            email: Vec::new(),
+            password: PasswordSource::Stdin { raw: false },
+            verify: false,
+            operation,
+            config,
+            output: self.output,
+        })
+    }
+
+    fn config(&self) -> Result<Config, Failure> {
         let mut config = Config::new();
         if let Some(name) = &self.user {
             config
@@ -243,14 +398,7 @@ impl Cli {
             LayoutArg::Shadow => Layout::Shadow,
             LayoutArg::PasswdFile => Layout::PasswdFile,
         });
-        Ok(Request {
-            domain,
-            email,
-            password,
-            verify: self.verify,
-            config,
-            output: self.output,
-        })
+        Ok(config)
     }
 }
 
@@ -344,28 +492,44 @@ fn cpanel_mail_root(name: &OsString) -> Result<PathBuf, Failure> {
     }
 }
 
+/// The cpapi2 function the words name (`Email passwdpop` when none).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum Function {
+    #[default]
+    Passwdpop,
+    /// `Email addpop`; its `quota=` word is accepted and ignored.
+    Addpop,
+    Delpop,
+}
+
 /// cpapi2's words, percent-decoded. Values are never quoted in messages: one
 /// of them is the password.
 #[derive(Default)]
 struct Words {
+    function: Function,
     domain: Option<Vec<u8>>,
     email: Option<Vec<u8>>,
     password: Option<Zeroizing<Vec<u8>>>,
+    quota: bool,
 }
 
 impl Words {
     fn parse(words: &[OsString]) -> Result<Words, Failure> {
         let mut words: Vec<&[u8]> = words.iter().map(|word| word.as_bytes()).collect();
+        let mut parsed = Words::default();
         if words.first().is_some_and(|first| !first.contains(&b'=')) {
-            if words.len() < 2 || words[0] != b"Email" || words[1] != b"passwdpop" {
-                return Err(usage(
-                    "expected the module and function 'Email passwdpop' (the only ones supported) \
-                     before the key=value words",
-                ));
-            }
+            parsed.function =
+                match words.get(..2) {
+                    Some([b"Email", b"passwdpop"]) => Function::Passwdpop,
+                    Some([b"Email", b"addpop"]) => Function::Addpop,
+                    Some([b"Email", b"delpop"]) => Function::Delpop,
+                    _ => return Err(usage(
+                        "expected the module and function 'Email passwdpop', 'Email addpop' or \
+                         'Email delpop' (the only ones supported) before the key=value words",
+                    )),
+                };
             words.drain(..2);
         }
-        let mut parsed = Words::default();
         for (index, word) in words.into_iter().enumerate() {
             let Some(equals) = word.iter().position(|&byte| byte == b'=') else {
                 return Err(usage(format!(
@@ -379,6 +543,10 @@ impl Words {
                 b"domain" => parsed.domain.is_none(),
                 b"email" => parsed.email.is_none(),
                 b"password" => parsed.password.is_none(),
+                // Quotas are Dovecot's business (its quota plugin and
+                // userdb), not the shadow file's: accepted for cPanel's
+                // callers, and ignored.
+                b"quota" if parsed.function == Function::Addpop => !parsed.quota,
                 _ => {
                     return Err(usage(format!(
                         "unknown key '{key_name}' (keys: domain, email, password)"
@@ -398,6 +566,7 @@ impl Words {
             match key {
                 b"domain" => parsed.domain = Some(decoded.to_vec()),
                 b"email" => parsed.email = Some(decoded.to_vec()),
+                b"quota" => parsed.quota = true,
                 _ => parsed.password = Some(decoded),
             }
         }

@@ -13,6 +13,8 @@ use crate::sys::{log_authpriv, Level};
 /// A change about to be tried, with the account as the caller named it.
 pub struct Change {
     address: String,
+    /// What is logged: "password changed", "account added"...
+    what: &'static str,
 }
 
 impl Change {
@@ -21,6 +23,16 @@ impl Change {
         let local = email.split(|&byte| byte == b'@').next().unwrap_or_default();
         Change {
             address: format!("{}@{}", escaped(local), escaped(domain)),
+            what: "password changed",
+        }
+    }
+
+    /// Another change than a password's: `what` is "account added",
+    /// "account removed"... as the log line says it.
+    pub fn of(what: &'static str, domain: &[u8], email: &[u8]) -> Change {
+        Change {
+            what,
+            ..Change::new(domain, email)
         }
     }
 
@@ -31,12 +43,13 @@ impl Change {
         let (level, line) = match outcome {
             Ok(success) => (
                 Level::Info,
-                format!("password changed for {} by uid {uid}", success.address),
+                format!("{} for {} by uid {uid}", self.what, success.address),
             ),
             Err(failure) => (
                 Level::Notice,
                 format!(
-                    "password not changed for {} by uid {uid}: {} ({})",
+                    "{} for {} by uid {uid}: {} ({})",
+                    refused(self.what),
                     self.address,
                     failure.status().map_or("usage error".into(), status_name),
                     escaped(failure.message().as_bytes())
@@ -44,6 +57,14 @@ impl Change {
             ),
         };
         log_authpriv(level, &line);
+    }
+}
+
+/// "password changed" as refused: "password not changed".
+fn refused(what: &str) -> String {
+    match what.split_once(' ') {
+        Some((thing, done)) => format!("{thing} not {done}"),
+        None => format!("not {what}"),
     }
 }
 

@@ -1,8 +1,10 @@
 //! `passwdpop`: change (or verify) a virtual mail account's password from a
 //! hook script, cpapi2-compatible. Built over the library's safe Rust API.
 
+mod admin;
 mod args;
 mod audit;
+mod batch;
 #[cfg(test)]
 mod generated;
 mod password;
@@ -38,6 +40,9 @@ fn main() -> ExitCode {
         Err(Err(failure)) => return report(Err(failure), fallback_output),
     };
     let output = request.output;
+    if let Some(operation) = request.operation {
+        return admin::main(operation, request);
+    }
     let change = (!request.verify).then(|| audit::Change::new(&request.domain, &request.email));
     let outcome = run(request);
     if let Some(change) = change {
@@ -87,11 +92,12 @@ fn run(request: args::Request) -> Result<Success, Failure> {
         verified: request.verify,
         address,
         locked: outcome.is_locked(),
+        action: None,
     })
 }
 
 /// `local@domain` as the user will recognise it (both were validated by now).
-fn address(domain: &[u8], local: &[u8]) -> String {
+pub fn address(domain: &[u8], local: &[u8]) -> String {
     let domain = domain.strip_suffix(b".").unwrap_or(domain);
     format!(
         "{}@{}",

@@ -70,6 +70,9 @@ pub struct Success {
     pub address: String,
     /// The entry is locked, and a change kept it so.
     pub locked: bool,
+    /// What an operation other than a change or verify did, said before the
+    /// address ("account added:").
+    pub action: Option<&'static str>,
 }
 
 /// A note on standard error that does not change the outcome.
@@ -81,6 +84,11 @@ pub fn warn(message: &str) {
 /// printed (stdout closed or full) does not change the exit status: the
 /// password was changed, or not, all the same.
 pub fn report(outcome: Result<Success, Failure>, output: Output) -> ExitCode {
+    report_as(outcome, output, "passwdpop")
+}
+
+/// [`report`] for the cPanel API 2 function `func` (its JSON result names it).
+pub fn report_as(outcome: Result<Success, Failure>, output: Output, func: &str) -> ExitCode {
     let message = outcome.as_ref().err().map(|failure| failure.message());
     let printed = match output {
         Output::Json => {
@@ -91,7 +99,7 @@ pub fn report(outcome: Result<Success, Failure>, output: Output) -> ExitCode {
             let document = json!({
                 "cpanelresult": {
                     "apiversion": 2,
-                    "func": "passwdpop",
+                    "func": func,
                     "module": "Email",
                     "data": [{ "reason": reason, "result": result }],
                     "event": { "result": result },
@@ -100,6 +108,14 @@ pub fn report(outcome: Result<Success, Failure>, output: Output) -> ExitCode {
             writeln!(std::io::stdout(), "{document}")
         }
         Output::Text => match (&outcome, message) {
+            (
+                Ok(Success {
+                    action: Some(action),
+                    address,
+                    ..
+                }),
+                _,
+            ) => writeln!(std::io::stdout(), "{action} {address}"),
             (Ok(success), _) => {
                 let verb = if success.verified {
                     "matches"
@@ -146,7 +162,7 @@ pub fn report(outcome: Result<Success, Failure>, output: Output) -> ExitCode {
 }
 
 /// clap's messages span lines (usage, hints); a JSON reason is the first.
-fn one_line(message: &str) -> &str {
+pub fn one_line(message: &str) -> &str {
     let first = message.lines().next().unwrap_or_default();
     first.strip_prefix("error: ").unwrap_or(first)
 }
