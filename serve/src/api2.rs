@@ -1,6 +1,7 @@
 //! cPanel API 2 through `/json-api/cpanel`: `cpanel_jsonapi_apiversion=2`,
 //! `cpanel_jsonapi_module`, `cpanel_jsonapi_func` and the function's fields,
-//! answered with a `cpanelresult` document. Admin tokens only.
+//! answered with a `cpanelresult` document: `passwdpop`, `addpop` and
+//! `delpop` of module `Email`. Admin tokens only.
 
 use hyper::StatusCode;
 use serde_json::json;
@@ -9,7 +10,7 @@ use crate::account::Account;
 use crate::auth::Auth;
 use crate::http::{Call, Reply};
 use crate::log::Outcome;
-use crate::service::Denied;
+use crate::service::{Denied, Operation};
 
 pub const PROTOCOL: &str = "api2";
 
@@ -109,7 +110,7 @@ pub async fn handle(call: Call<'_>) -> Reply {
         }
         Err(why) => return bad(why),
     }
-    if (module.as_str(), func.as_str()) != ("Email", "passwdpop") {
+    if module != "Email" || !["passwdpop", "addpop", "delpop"].contains(&func.as_str()) {
         return refuse(
             StatusCode::OK,
             &format!(
@@ -136,11 +137,22 @@ pub async fn handle(call: Call<'_>) -> Reply {
         (Ok(None), _) => return bad("missing field 'email'".into()),
         (Err(why), _) | (_, Err(why)) => return bad(why),
     };
-    let Some(password) = call.form.secret("password") else {
-        return bad("missing field 'password' (the new password)".into())
-            .for_account(account.key());
+    let operation = match func.as_str() {
+        "delpop" => Operation::Remove,
+        _ => match call.form.secret("password") {
+            Some(password) if func == "addpop" => Operation::Add(password),
+            Some(password) => Operation::Change(password),
+            None => {
+                return bad("missing field 'password' (the new password)".into())
+                    .for_account(account.key())
+            }
+        },
     };
-    let reply = match call.service.change(Some(owner), &account, password).await {
+    let reply = match call
+        .service
+        .admin_operation(Some(owner), &account, operation)
+        .await
+    {
         Ok(()) => Reply::new(
             StatusCode::OK,
             result_body(&module, &func, Ok(())),

@@ -182,19 +182,45 @@ impl Service {
         account: &Account,
         password: Zeroizing<Vec<u8>>,
     ) -> Result<(), Failure> {
+        self.admin_operation(owner, account, Operation::Change(password))
+            .await
+    }
+
+    /// One library call on `account`, on the blocking pool.
+    pub async fn admin_operation(
+        &self,
+        owner: Option<String>,
+        account: &Account,
+        operation: Operation,
+    ) -> Result<(), Failure> {
         let base = self.settings.library.clone();
         let roots = self.settings.roots.clone();
         let (local, domain) = (account.local.clone(), account.domain.clone());
         self.pool
             .run(move || {
                 let config = library_config(&roots, base, owner.as_deref(), &domain)?;
-                config
-                    .change(&domain, &local, &password)
-                    .map_err(Failure::from)
+                let (domain, local) = (domain.as_str(), local.as_str());
+                let done = match &operation {
+                    Operation::Change(password) => config.change(domain, local, password).map(drop),
+                    Operation::Add(password) => config.add(domain, local, password),
+                    Operation::Remove => config.remove(domain, local),
+                    Operation::Suspend => config.suspend(domain, local),
+                    Operation::Unsuspend => config.unsuspend(domain, local),
+                };
+                done.map_err(Failure::from)
             })
             .await
             .unwrap_or_else(|| Err(Failure::new("InternalError", "internal error")))
     }
+}
+
+/// What a request asks the library to do to one account.
+pub enum Operation {
+    Change(Zeroizing<Vec<u8>>),
+    Add(Zeroizing<Vec<u8>>),
+    Remove,
+    Suspend,
+    Unsuspend,
 }
 
 /// The library call behind a login. A mismatch against a real hash has cost
@@ -291,6 +317,8 @@ pub fn status_name(status: Status) -> &'static str {
         Status::IoError => "IoError",
         Status::PasswordMismatch => "PasswordMismatch",
         Status::InternalError => "InternalError",
+        Status::InvalidHash => "InvalidHash",
+        Status::AccountExists => "AccountExists",
         #[allow(unreachable_patterns)]
         _ => "Error",
     }

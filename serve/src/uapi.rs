@@ -10,7 +10,8 @@ use crate::account::Account;
 use crate::auth::Auth;
 use crate::http::{Call, Reply};
 use crate::log::Outcome;
-use crate::service::Denied;
+use crate::service::{Denied, Operation};
+use zeroize::Zeroizing;
 
 pub const PROTOCOL: &str = "uapi";
 
@@ -45,16 +46,55 @@ pub fn failure(status: StatusCode, reason: &str, outcome: Outcome, log_status: &
     Reply::new(status, failure_body(reason), outcome, log_status)
 }
 
+/// The account functions cPanel's UAPI has besides `passwd_pop`; admin only.
+const ADMIN_FUNCTIONS: [&str; 4] = ["add_pop", "delete_pop", "suspend_login", "unsuspend_login"];
+
 pub async fn handle(call: Call<'_>, module: &str, function: &str) -> Reply {
-    if module != "Email" || function != "passwd_pop" {
-        return failure(
+    match (module, function) {
+        ("Email", "passwd_pop") => passwd_pop(call).await,
+        ("Email", function) if ADMIN_FUNCTIONS.contains(&function) => {
+            admin_function(call, function).await
+        }
+        _ => failure(
             StatusCode::OK,
             &format!("unknown function {module}::{function}"),
             Outcome::BadRequest,
             "UnknownFunction",
-        );
+        ),
     }
-    passwd_pop(call).await
+}
+
+/// `add_pop` (email, password, domain), `delete_pop` (email, domain),
+/// `suspend_login` and `unsuspend_login` (email): with a token only. A
+/// mailbox password never opens them, whoever it belongs to.
+async fn admin_function(call: Call<'_>, function: &str) -> Reply {
+    let service = call.service;
+    let owner = match &call.auth {
+        Auth::Token { name, token } => {
+            match service.admin(call.peer, name, token, call.started).await {
+                Ok(name) => name,
+                Err(why) => return denied(&call, None, why),
+            }
+        }
+        Auth::Basic { .. } | Auth::None | Auth::Malformed => {
+            service.delay_failure(call.started).await;
+            return Reply::access_denied(Outcome::Denied, "NotAdmin");
+        }
+    };
+    let target = match target(&call, None) {
+        Ok(target) => target,
+        Err(reply) => return reply,
+    };
+    let operation = match function {
+        "add_pop" => match new_password(&call, &target) {
+            Ok(password) => Operation::Add(password),
+            Err(reply) => return reply,
+        },
+        "delete_pop" => Operation::Remove,
+        "suspend_login" => Operation::Suspend,
+        _ => Operation::Unsuspend,
+    };
+    apply(&call, Some(owner), &target, operation).await
 }
 
 async fn passwd_pop(call: Call<'_>) -> Reply {
@@ -131,16 +171,31 @@ fn target(call: &Call<'_>, default_domain: Option<&str>) -> Result<Account, Repl
 }
 
 async fn change(call: &Call<'_>, owner: Option<String>, target: &Account) -> Reply {
-    let Some(password) = call.form.secret("password") else {
-        return failure(
+    match new_password(call, target) {
+        Ok(password) => apply(call, owner, target, Operation::Change(password)).await,
+        Err(reply) => reply,
+    }
+}
+
+fn new_password(call: &Call<'_>, target: &Account) -> Result<Zeroizing<Vec<u8>>, Reply> {
+    call.form.secret("password").ok_or_else(|| {
+        failure(
             StatusCode::BAD_REQUEST,
             "missing field 'password' (the new password)",
             Outcome::BadRequest,
             "BadRequest",
         )
-        .for_account(target.key());
-    };
-    let reply = match call.service.change(owner, target, password).await {
+        .for_account(target.key())
+    })
+}
+
+async fn apply(
+    call: &Call<'_>,
+    owner: Option<String>,
+    target: &Account,
+    operation: Operation,
+) -> Reply {
+    let reply = match call.service.admin_operation(owner, target, operation).await {
         Ok(()) => Reply::new(StatusCode::OK, success_body(), Outcome::Changed, "Ok"),
         Err(failure) => Reply::new(
             StatusCode::OK,

@@ -398,3 +398,124 @@ fn only_tls_1_2_and_1_3_are_offered() {
         assert_eq!(answer.status == 401, ok, "{args:?}: {answer:?}");
     }
 }
+
+#[test]
+fn account_functions_are_served_under_cpanels_names_to_admins_only() {
+    let scratch = Scratch::new();
+    let (tokens_path, tokens) = scratch.tokens(&["ops"]);
+    let (_daemon, base) = https_daemon(
+        &scratch,
+        &[
+            "--tokens",
+            tokens_path.to_str().unwrap(),
+            "--max-failures-per-ip",
+            "1000",
+        ],
+    );
+    let admin = format!("Authorization: cpanel ops:{}", tokens[0]);
+    let uapi = |function: &str, form: &str| {
+        curl(
+            &base,
+            &format!("/execute/Email/{function}"),
+            &["-H", &admin, "-d", form],
+        )
+    };
+    let api2 = |func: &str, form: &str| {
+        let query = format!("/json-api/cpanel?cpanel_jsonapi_apiversion=2&cpanel_jsonapi_module=Email&cpanel_jsonapi_func={func}&{form}");
+        curl(&base, &query, &["-H", &admin])
+    };
+    let login = |address: &str, password: &str| {
+        curl(
+            &base,
+            "/execute/Email/passwd_pop",
+            &[
+                "-u",
+                &format!("{address}:{password}"),
+                "-d",
+                "email=x&password=x",
+            ],
+        )
+        .status
+    };
+
+    // A mailbox password opens none of them, not even for its own account.
+    for function in ["add_pop", "delete_pop", "suspend_login", "unsuspend_login"] {
+        let answer = curl(
+            &base,
+            &format!("/execute/Email/{function}"),
+            &[
+                "-u",
+                "alice@example.com:alice-old",
+                "-d",
+                "email=alice@example.com&password=x",
+            ],
+        );
+        assert_eq!(
+            (answer.status, answer.body.as_str()),
+            (403, ACCESS_DENIED),
+            "{function}"
+        );
+    }
+    assert!(scratch.accepts("alice@example.com", "alice-old"));
+
+    let answer = uapi(
+        "add_pop",
+        "email=erin&domain=example.com&password=erin-1&quota=0",
+    );
+    assert_eq!(
+        (answer.status, answer.body.as_str()),
+        (200, UAPI_OK),
+        "{answer:?}"
+    );
+    assert!(scratch.accepts("erin@example.com", "erin-1"));
+    let answer = uapi("add_pop", "email=erin&domain=example.com&password=again");
+    assert_eq!(json(&answer.body)["status"], 0, "{answer:?}");
+    assert!(scratch.accepts("erin@example.com", "erin-1"));
+
+    assert_eq!(
+        uapi("suspend_login", "email=erin@example.com").body,
+        UAPI_OK
+    );
+    assert_eq!(login("erin@example.com", "erin-1"), 401);
+    assert_eq!(
+        uapi("unsuspend_login", "email=erin@example.com").body,
+        UAPI_OK
+    );
+    // Logged in again (200; the change of x@example.com itself is refused).
+    assert_eq!(login("erin@example.com", "erin-1"), 200);
+    assert_eq!(
+        uapi("delete_pop", "email=erin&domain=example.com").body,
+        UAPI_OK
+    );
+    assert!(!String::from_utf8(scratch.shadow("example.com"))
+        .unwrap()
+        .contains("erin:"));
+
+    let ok = |func: &str| {
+        format!(
+            r#"{{"cpanelresult":{{"apiversion":2,"data":[{{"reason":"","result":1}}],"event":{{"result":1}},"func":"{func}","module":"Email"}}}}"#
+        )
+    };
+    assert_eq!(
+        api2(
+            "addpop",
+            "domain=example.org&email=fred&password=fred-1&quota=0"
+        )
+        .body,
+        ok("addpop")
+    );
+    assert!(scratch.accepts("fred@example.org", "fred-1"));
+    assert_eq!(
+        api2("delpop", "domain=example.org&email=fred").body,
+        ok("delpop")
+    );
+    let answer = api2("delpop", "domain=example.org&email=fred");
+    assert_eq!(
+        json(&answer.body)["cpanelresult"]["data"][0]["result"],
+        0,
+        "{answer:?}"
+    );
+    assert!(!String::from_utf8(scratch.shadow("example.org"))
+        .unwrap()
+        .contains("fred:"));
+}

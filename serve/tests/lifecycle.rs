@@ -16,6 +16,15 @@ fn bad_command_lines_are_usage_errors_naming_the_problem() {
     std::fs::write(&tokens, format!("ops:{}\n", "a".repeat(64))).unwrap();
     std::fs::set_permissions(&tokens, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
     let tokens = tokens.to_str().unwrap();
+    let foreign = scratch.dir.path().join("foreign-tokens");
+    std::fs::write(&foreign, format!("ops:{}\n", "a".repeat(64))).unwrap();
+    std::fs::set_permissions(
+        &foreign,
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
+    std::os::unix::fs::chown(&foreign, Some(65534), None).unwrap();
+    let foreign = foreign.to_str().unwrap();
     let cases: &[(&[&str], i32, &str)] = &[
         (&[], 64, "no listener"),
         (&["--http", "0.0.0.0:0"], 64, "--allow-cleartext-on-network"),
@@ -29,6 +38,11 @@ fn bad_command_lines_are_usage_errors_naming_the_problem() {
             &["--http", "127.0.0.1:0", "--tokens", tokens],
             1,
             "mode 0644",
+        ),
+        (
+            &["--http", "127.0.0.1:0", "--tokens", foreign],
+            1,
+            "owned by uid 65534",
         ),
         (
             &["--http", "127.0.0.1:0", "--no-such-flag"],

@@ -270,3 +270,61 @@ fn the_account_limit_holds_across_addresses_and_a_success_clears_it() {
         "other accounts are not locked"
     );
 }
+
+#[test]
+fn connections_beyond_the_limit_wait_and_slow_clients_are_dropped_after_10_s() {
+    let scratch = Scratch::new();
+    let daemon = Daemon::start(
+        &scratch,
+        &[
+            "--poppassd",
+            "127.0.0.1:0",
+            "--http",
+            "127.0.0.1:0",
+            "--max-connections",
+            "2",
+        ],
+    );
+    let addr = daemon.poppassd.unwrap();
+    let started = Instant::now();
+    let mut first = Poppassd::tcp(addr);
+    assert_eq!(first.read(), GREETING);
+    // A slow HTTP client holds the second slot: headers, then half a body.
+    let mut slow_http = std::net::TcpStream::connect(daemon.http.unwrap()).unwrap();
+    std::io::Write::write_all(
+        &mut slow_http,
+        b"POST /execute/Email/passwd_pop HTTP/1.1\r\nHost: x\r\nContent-Length: 40\r\n\r\nemail=",
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    // The third waits: no greeting while two connections are open.
+    let third = std::net::TcpStream::connect(addr).unwrap();
+    third
+        .set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    let mut byte = [0u8; 1];
+    assert!(
+        std::io::Read::read(&mut &third, &mut byte).is_err(),
+        "served beyond --max-connections"
+    );
+    // Both slow clients are dropped after 10 s; the third is then served.
+    assert_eq!(first.read(), "500 Timeout waiting for a command.");
+    assert_eq!(first.read(), "");
+    let mut answer = String::new();
+    slow_http
+        .set_read_timeout(Some(Duration::from_secs(15)))
+        .unwrap();
+    let _ = std::io::Read::read_to_string(&mut slow_http, &mut answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed >= Duration::from_secs(10) && elapsed < Duration::from_secs(20),
+        "{elapsed:?}"
+    );
+    third
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut greeting = String::new();
+    let _ = std::io::BufRead::read_line(&mut std::io::BufReader::new(&third), &mut greeting);
+    assert_eq!(greeting.trim_end(), GREETING);
+}
