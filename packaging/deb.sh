@@ -55,7 +55,7 @@ move() { # PACKAGE PATH...
 
 # The Rust crates compiled into the library and the command (not the
 # procedural macros, which run only in the compiler), with their licenses.
-"${CARGO:-cargo}" tree --offline -p passwdpop -e normal,no-proc-macro --prefix none -f '{p}: {l}' \
+"${CARGO:-cargo}" tree -p passwdpop -e normal,no-proc-macro --prefix none -f '{p}: {l}' \
     | sed 's| (/[^)]*)||; s| (\*)$||; s/ v\([0-9]\)/ \1/; /^passwdpop /d; s/^/ /' | sort -u \
     > "$out/crates"
 
