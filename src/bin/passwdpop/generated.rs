@@ -71,6 +71,7 @@ fn files() -> Vec<(String, &'static str)> {
 
 /// Related manual pages, in the order of the man page's SEE ALSO section.
 const SEE_ALSO: &[(&str, u8)] = &[
+    ("passwdpopd", 8),
     ("shadow", 5),
     ("crypt", 5),
     ("crypt", 3),
