@@ -6,7 +6,9 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include "passwdpop.h"
 
@@ -59,6 +61,30 @@ static void test_change_and_verify(void) {
     free(content);
     CHECK_STATUS(passwdpop_verify(config, "example.net", "bob", "pw"), PASSWDPOP_OK);
     CHECK_STATUS(passwdpop_config_set_layout(config, PASSWDPOP_LAYOUT_SHADOW), PASSWDPOP_OK);
+    passwdpop_config_free(config);
+}
+
+/* With wait-visible on, a change returns only in a later second than its
+ * rename (the new file's ctime), when Dovecot looks at the file again. */
+static void test_wait_visible(void) {
+    passwdpop_config *config = new_config();
+    char path[1200];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/visible.example/shadow", root);
+    CHECK(fixture_domain(root, "visible.example", SAMPLE) == 0);
+    CHECK_STATUS(passwdpop_config_set_wait_visible(config, 7), PASSWDPOP_OK);
+    for (int round = 0; round < 2; round++) {
+        CHECK_STATUS(passwdpop_change(config, "visible.example", "bob", "n3w-pass"), PASSWDPOP_OK);
+        /* The precise clock, as Dovecot reads it (time() may lag behind). */
+        struct timespec returned;
+        CHECK(clock_gettime(CLOCK_REALTIME, &returned) == 0);
+        CHECK(stat(path, &st) == 0);
+        CHECK(returned.tv_sec > st.st_ctime);
+    }
+    CHECK_STATUS(passwdpop_config_set_wait_visible(config, 0), PASSWDPOP_OK);
+    CHECK_STATUS(passwdpop_change(config, "visible.example", "bob", "n3w-pass"), PASSWDPOP_OK);
+    CHECK_STATUS(passwdpop_config_set_wait_visible(NULL, 1), PASSWDPOP_NULL_ARGUMENT);
+    CHECK(strstr(passwdpop_last_error(), "config") != NULL);
     passwdpop_config_free(config);
 }
 
@@ -259,6 +285,7 @@ int main(void) {
         return 2;
     }
     test_change_and_verify();
+    test_wait_visible();
     test_null_arguments();
     test_invalid_arguments_change_nothing();
     test_config_rejections_leave_config_unchanged();

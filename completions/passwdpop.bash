@@ -23,7 +23,7 @@ _passwdpop() {
 
     case "${cmd}" in
         passwdpop)
-            opts="-e -h -V --domain --email --password-fd --password-stdin-raw --verify --add --remove --suspend --unsuspend --set-hash --batch --encrypted --root --user --rounds --layout --lock-timeout --output --help --version"
+            opts="-e -h -V --domain --email --password-fd --password-stdin-raw --verify --add --remove --suspend --unsuspend --set-hash --batch --encrypted --root --user --rounds --layout --lock-timeout --no-wait-visible --output --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -18,5 +18,6 @@ complete -c passwdpop -l unsuspend -d 'Unlock the account: the old password work
 complete -c passwdpop -l set-hash -d 'Store a crypt(3) hash, read like a password, as the account\'s hash'
 complete -c passwdpop -l batch -d 'Change many passwords: chpasswd(8) lines user@domain:password on standard input'
 complete -c passwdpop -s e -l encrypted -d 'With --batch: the lines hold crypt(3) hashes, not passwords (as chpasswd -e)'
+complete -c passwdpop -l no-wait-visible -d 'Return once the file is replaced, without waiting (up to 1 s) until Dovecot sees the change'
 complete -c passwdpop -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c passwdpop -s V -l version -d 'Print version'

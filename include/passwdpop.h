@@ -168,6 +168,15 @@ int passwdpop_config_set_lock_timeout_ms(struct passwdpop_config *config, uint32
 int passwdpop_config_set_layout(struct passwdpop_config *config, passwdpop_layout layout);
 
 /**
+ * Non-zero: a change returns only once every reader sees it. Dovecot's
+ * passwd-file looks at the file at most once per second, so the call then
+ * waits, after the rename and the unlock, until the wall clock reaches the
+ * next second (up to 1 s more latency; other writers are not held up).
+ * Zero (the default): it returns right after the rename is durable.
+ */
+int passwdpop_config_set_wait_visible(struct passwdpop_config *config, int wait);
+
+/**
  * Changes a password like passwdpop(), with `config` (NULL = defaults).
  */
 int passwdpop_change(const struct passwdpop_config *config,

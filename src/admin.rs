@@ -84,10 +84,14 @@ impl Config {
         target: usize,
         root: &std::path::Path,
     ) -> Result<(), Error> {
-        store::edit(root, domain, self.lock_timeout(), |old, new| {
+        let renamed = store::edit(root, domain, self.lock_timeout(), |old, new| {
             plan.run(old, new)
         })?;
-        outcome_result(plan.outcome(target), root, domain, user)
+        outcome_result(plan.outcome(target), root, domain, user)?;
+        if let Some(renamed) = renamed {
+            self.after_rename(renamed);
+        }
+        Ok(())
     }
 }
 

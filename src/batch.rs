@@ -163,6 +163,8 @@ impl Batch {
             });
             domains[slot].1.push(index);
         }
+        // The latest rename: once every reader sees it, they see them all.
+        let mut last_renamed = None;
         for (domain, indexes) in domains {
             let mut plan = Plan::new(self.config.layout(), store::today());
             let targets: Vec<usize> = indexes
@@ -179,6 +181,9 @@ impl Batch {
             let edited = store::edit(&root, domain, self.config.lock_timeout(), |old, new| {
                 plan.run(old, new)
             });
+            if let Ok(Some(renamed)) = edited {
+                last_renamed = Some(renamed);
+            }
             for (&index, &target) in indexes.iter().zip(&targets) {
                 results[index] = match &edited {
                     Err(err) => Err(err.clone()),
@@ -190,6 +195,10 @@ impl Batch {
                     ),
                 };
             }
+        }
+        // Once per commit, however many domains it replaced.
+        if let Some(renamed) = last_renamed {
+            self.config.after_rename(renamed);
         }
         results
     }

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::error::{Error, Status};
 use crate::sys;
+use crate::visible::Renamed;
 
 /// Root used when neither `PASSWDPOP_ROOT` nor [`Config::set_root`] says otherwise.
 pub const DEFAULT_ROOT: &str = "/etc/vmail";
@@ -41,6 +42,7 @@ pub struct Config {
     lock_timeout: Duration,
     layout: Layout,
     threads: u32,
+    wait_visible: bool,
 }
 
 impl Default for Config {
@@ -66,6 +68,7 @@ impl Config {
             lock_timeout: Duration::from_millis(DEFAULT_LOCK_TIMEOUT_MS.into()),
             layout: Layout::Shadow,
             threads: 0,
+            wait_visible: false,
         }
     }
 
@@ -129,6 +132,29 @@ impl Config {
         }
     }
 
+    pub fn wait_visible(&self) -> bool {
+        self.wait_visible
+    }
+
+    /// Whether a change returns only once every reader sees it: Dovecot's
+    /// passwd-file looks at the file at most once per second, so the change
+    /// then waits, after the rename and the unlock, until the wall clock
+    /// reaches the next second (at most 1 s of latency; other writers are not
+    /// held up). Off by default: the calling program decides; the
+    /// `passwdpop` command turns it on.
+    pub fn set_wait_visible(&mut self, wait: bool) {
+        self.wait_visible = wait;
+    }
+
+    /// To be called once per replacement (a change, an admin operation, a
+    /// batch's commit), after the rename and the unlock: waits until every
+    /// reader sees the new file if [`Config::set_wait_visible`] asked for it.
+    pub(crate) fn after_rename(&self, renamed: Renamed) {
+        if self.wait_visible {
+            renamed.wait_until_visible();
+        }
+    }
+
     /// The root, checked here because `PASSWDPOP_ROOT` may have held
     /// anything. An empty or relative value is refused, not replaced by the
     /// default: a caller who set the variable meant some other directory.
@@ -189,6 +215,9 @@ mod tests {
         config.set_root("/srv/vmail").unwrap();
         config.set_lock_timeout_ms(0);
         config.set_layout(Layout::PasswdFile);
+        assert!(!config.wait_visible());
+        config.set_wait_visible(true);
+        assert!(config.wait_visible());
         assert!(!config.root_from_env);
         config.set_threads(3);
         assert_eq!(config.threads(), 3);

@@ -251,6 +251,22 @@ pub unsafe extern "C" fn passwdpop_config_set_layout(
     })
 }
 
+/// Non-zero: a change returns only once every reader sees it. Dovecot's
+/// passwd-file looks at the file at most once per second, so the call then
+/// waits, after the rename and the unlock, until the wall clock reaches the
+/// next second (up to 1 s more latency; other writers are not held up).
+/// Zero (the default): it returns right after the rename is durable.
+#[no_mangle]
+pub unsafe extern "C" fn passwdpop_config_set_wait_visible(
+    config: *mut passwdpop_config,
+    wait: c_int,
+) -> c_int {
+    set(config, |config| {
+        config.set_wait_visible(wait != 0);
+        Ok(())
+    })
+}
+
 /// Changes a password like passwdpop(), with `config` (NULL = defaults).
 #[no_mangle]
 pub unsafe extern "C" fn passwdpop_change(

@@ -18,6 +18,7 @@ mod shadow;
 mod store;
 mod sys;
 mod validate;
+mod visible;
 
 pub use batch::Batch;
 pub use config::{
@@ -75,7 +76,7 @@ impl Config {
         let root = self.checked_root()?;
         // Hashing takes milliseconds: done before the lock, never under it.
         let hash = hash::sha512_crypt(password.as_ref(), self.rounds())?;
-        let stored = store::replace_hash(
+        let (stored, renamed) = store::replace_hash(
             root,
             &domain,
             &user,
@@ -83,6 +84,7 @@ impl Config {
             self.layout(),
             self.lock_timeout(),
         )?;
+        self.after_rename(renamed);
         Ok(Outcome::new(&stored, None))
     }
 

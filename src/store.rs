@@ -22,6 +22,7 @@ use crate::error::{Error, Status};
 use crate::lock::lock_domain;
 use crate::shadow::{self, Matches, Replacement, Stored};
 use crate::validate::{Domain, User};
+use crate::visible::Renamed;
 
 /// The file each domain directory holds.
 pub const SHADOW_NAME: &str = "shadow";
@@ -205,7 +206,8 @@ fn unsafe_path(path: &Path, what: &str) -> Error {
 }
 
 /// Replaces the hash of `user`'s entry with `hash`, atomically, under the
-/// lock; returns the entry as it was.
+/// lock; returns the entry as it was, and when the new file took the name,
+/// for the caller's wait until every reader sees it (`Config::after_rename`).
 pub fn replace_hash(
     root: &Path,
     domain: &Domain,
@@ -213,24 +215,24 @@ pub fn replace_hash(
     hash: &str,
     layout: Layout,
     lock_timeout: Duration,
-) -> Result<Stored, Error> {
+) -> Result<(Stored, Renamed), Error> {
     let replacement = Replacement {
         hash,
         layout,
         day: today(),
     };
     let mut outcome = (Matches::None, None);
-    edit(root, domain, lock_timeout, |old, new| {
+    let renamed = edit(root, domain, lock_timeout, |old, new| {
         outcome = shadow::rewrite_entry(old, new, user.as_str(), &replacement)?;
         Ok(match outcome {
             (Matches::One, Some(_)) => Pass::Commit,
             _ => Pass::Unchanged,
         })
     })?;
-    match outcome {
-        (Matches::One, Some(stored)) => Ok(stored),
-        (Matches::None, _) | (Matches::One, None) => Err(no_such_account(domain, user)),
-        (Matches::Several, _) => Err(ambiguous_account(root, domain, user)),
+    match (outcome, renamed) {
+        ((Matches::One, Some(stored)), Some(renamed)) => Ok((stored, renamed)),
+        ((Matches::Several, _), _) => Err(ambiguous_account(root, domain, user)),
+        _ => Err(no_such_account(domain, user)),
     }
 }
 
@@ -255,14 +257,17 @@ pub fn ambiguous_account(root: &Path, domain: &Domain, user: &User) -> Error {
 /// Rewrites `<root>/<domain>/shadow` under the domain lock: `pass` copies
 /// the old content to the new file with its edits and says what to do with
 /// the result. [`Pass::Again`] runs it once more from the start over the
-/// same old file, into a fresh temp file. Returns whether the file was
-/// replaced.
+/// same old file, into a fresh temp file. Returns when the new file took
+/// the name (for the caller's [`Config::after_rename`]), or `None` when the
+/// file was left as it was.
+///
+/// [`Config::after_rename`]: crate::Config
 pub fn edit(
     root: &Path,
     domain: &Domain,
     lock_timeout: Duration,
     mut pass: impl FnMut(&mut dyn Read, &mut dyn Write) -> std::io::Result<Pass>,
-) -> Result<bool, Error> {
+) -> Result<Option<Renamed>, Error> {
     let dir = DomainDir::open(root, domain)?;
     // Fail fast on a missing or unsafe file before waiting for the lock.
     drop(dir.open_shadow()?);
@@ -279,7 +284,7 @@ pub fn edit(
         drop(writer);
         match decision {
             Pass::Commit => break temp,
-            Pass::Unchanged => return Ok(false),
+            Pass::Unchanged => return Ok(None),
             Pass::Again => {
                 drop(temp);
                 (&old_file)
@@ -288,7 +293,7 @@ pub fn edit(
             }
         }
     };
-    temp.commit(&old_stat)?;
+    let renamed = temp.commit(&old_stat)?;
     drop(lock);
     // The replaced file has no name left: closing it frees its pages, which
     // takes milliseconds for a large file, so it happens after the unlock.
@@ -298,7 +303,7 @@ pub fn edit(
     // and whatever rename that sync makes durable is ours or a later one,
     // whose file was read from ours under the lock and synced before it.
     dir.sync()?;
-    Ok(true)
+    Ok(Some(renamed))
 }
 
 /// `user`'s first entry, read without a lock: the file is only ever
@@ -401,7 +406,7 @@ impl<'d> TempFile<'d> {
     /// Makes the modification time strictly later than the original's (in whole
     /// seconds, which is all Dovecot compares), fsyncs and renames over
     /// `shadow`. The caller then syncs the directory ([`DomainDir::sync`]).
-    fn commit(mut self, original: &Stat) -> Result<(), Error> {
+    fn commit(mut self, original: &Stat) -> Result<Renamed, Error> {
         let written = rfs::fstat(&self.file).map_err(|err| self.error("examining", err))?;
         if written.st_mtime <= original.st_mtime {
             let later = original.st_mtime.checked_add(1).ok_or_else(|| {
@@ -435,7 +440,7 @@ impl<'d> TempFile<'d> {
             )
         })?;
         self.committed = true;
-        Ok(())
+        Ok(Renamed::now())
     }
 }
 

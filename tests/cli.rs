@@ -1112,3 +1112,37 @@ fn the_readme_shows_the_json_the_command_prints() {
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(text(&out.stdout).trim(), example);
 }
+
+/// The second a time falls in.
+fn second_of(time: std::time::SystemTime) -> i64 {
+    time.duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+#[test]
+fn by_default_the_command_returns_only_once_dovecot_looks_at_the_file_again() {
+    use std::os::unix::fs::MetadataExt;
+    // (flags, whether every run must return in a later second than its
+    // rename, the new file's ctime)
+    let cases: [(&[&str], bool); 2] = [(&[], true), (&["--no-wait-visible"], false)];
+    for (flags, waits) in cases {
+        let fx = Fixture::new();
+        let shadow = fx.domain("example.com", b"bob:old:19000:0:99999:7:::\n");
+        let mut later = Vec::new();
+        for _ in 0..3 {
+            let mut args = vec!["--domain", "example.com", "--email", "bob"];
+            args.extend_from_slice(flags);
+            let output = run(&fx, &args, b"pw\n");
+            let returned = second_of(std::time::SystemTime::now());
+            assert!(output.status.success(), "{output:?}");
+            later.push(returned > std::fs::metadata(&shadow).unwrap().ctime());
+        }
+        if waits {
+            assert_eq!(later, [true; 3], "{flags:?}");
+        } else {
+            // Three runs of milliseconds each do not all cross a second.
+            assert!(later.contains(&false), "{flags:?}: {later:?}");
+        }
+    }
+}

@@ -71,6 +71,53 @@ fn dovecot_sees_each_change_at_once_even_two_in_one_second() {
     ]);
 }
 
+/// What a webmail does: log in with the old password, change it, log in
+/// with the new one at once. Dovecot looked at the file at the first login
+/// and looks again only in a later second of its clock; the command waits
+/// for that second by default, so the new login must always work. Without
+/// the wait the same sequence fails, which shows that the rounds really met
+/// Dovecot's once-a-second check.
+#[test]
+fn a_login_right_after_the_command_reports_success_uses_the_new_password() {
+    const ROUNDS: usize = 20;
+    let vmail = Vmail::new();
+    let dovecot = Dovecot::start(&vmail);
+    let alice = "alice@example.com";
+    let mut current = old_password("alice");
+    let mut refused = Vec::new();
+    for round in 0..ROUNDS {
+        let new = format!("alice-{round}");
+        assert_eq!(dovecot.login(alice, &current), ACCEPTED, "round {round}");
+        vmail.change_with_cli(SHADOW_DOMAIN, "alice", &new);
+        if dovecot.login(alice, &new) != ACCEPTED {
+            refused.push(round);
+        }
+        current = new;
+    }
+    assert!(
+        refused.is_empty(),
+        "the new password was refused right after the change in rounds {refused:?} of {ROUNDS}"
+    );
+
+    let mut stale = 0;
+    for round in 0..3 {
+        // Dovecot has seen the last change; the next three steps fall in
+        // one second.
+        wait_for_next_second();
+        let new = format!("alice-at-once-{round}");
+        assert_eq!(dovecot.login(alice, &current), ACCEPTED, "round {round}");
+        vmail.change_with_cli_flags(SHADOW_DOMAIN, "alice", &new, &["--no-wait-visible"]);
+        if dovecot.login(alice, &new) == REFUSED {
+            stale += 1;
+        }
+        current = new;
+    }
+    assert!(
+        stale > 0,
+        "without the wait Dovecot still saw every change at once: the test does not meet its check"
+    );
+}
+
 #[test]
 fn dovecot_reads_scheme_prefixes_and_never_opens_a_locked_account() {
     let vmail = Vmail::new();

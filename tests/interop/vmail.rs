@@ -113,6 +113,11 @@ impl Vmail {
 
     /// Changes a password through the command, in the passwd-file layout.
     pub fn change_with_cli(&self, domain: &str, user: &str, password: &str) {
+        self.change_with_cli_flags(domain, user, password, &[]);
+    }
+
+    /// [`Vmail::change_with_cli`] with more flags.
+    pub fn change_with_cli_flags(&self, domain: &str, user: &str, password: &str, flags: &[&str]) {
         let mut child = Command::new(env!("CARGO_BIN_EXE_passwdpop"))
             .arg("--root")
             .arg(&self.root)
@@ -124,6 +129,7 @@ impl Vmail {
                 "--email",
                 user,
             ])
+            .args(flags)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

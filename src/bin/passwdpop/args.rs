@@ -137,6 +137,10 @@ pub struct Cli {
     #[arg(long, value_name = "MS", default_value_t = passwdpop::DEFAULT_LOCK_TIMEOUT_MS)]
     lock_timeout: u32,
 
+    /// Return once the file is replaced, without waiting (up to 1 s) until Dovecot sees the change
+    #[arg(long)]
+    no_wait_visible: bool,
+
     /// Output format; json prints cPanel API 2's result object
     #[arg(long, value_enum, default_value_t = Output::Text)]
     output: Output,
@@ -394,6 +398,7 @@ impl Cli {
         }
         config.set_rounds(self.rounds).map_err(Failure::Library)?;
         config.set_lock_timeout_ms(self.lock_timeout);
+        config.set_wait_visible(!self.no_wait_visible);
         config.set_layout(match self.layout {
             LayoutArg::Shadow => Layout::Shadow,
             LayoutArg::PasswdFile => Layout::PasswdFile,
