@@ -21,7 +21,7 @@ our %STATUS = (
     INVALID_PASSWORD => 4, INVALID_CONFIG => 5, NO_SUCH_DOMAIN => 6,
     NO_SUCH_ACCOUNT => 7, AMBIGUOUS_ACCOUNT => 8, UNSAFE_PATH => 9,
     LOCK_TIMEOUT => 10, IO_ERROR => 11, PASSWORD_MISMATCH => 12,
-    INTERNAL_ERROR => 13,
+    INTERNAL_ERROR => 13, INVALID_HASH => 14, ACCOUNT_EXISTS => 15,
 );
 our %NAME = reverse %STATUS;
 
@@ -133,7 +133,14 @@ sub _layout {
         "unknown layout '$layout' (known: " . join(', ', sort keys %LAYOUT) . ')');
 }
 
-my %OPTION = map { $_ => 1 } qw(root rounds layout lock_timeout_ms);
+# Each option: its config setter, and how its value is converted.
+my %OPTION = (
+    root => [\&_config_set_root, sub { _bytes($_[0], 'root', $STATUS{INVALID_CONFIG}) }],
+    rounds => [\&_config_set_rounds, sub { _u32($_[0], 'rounds') }],
+    layout => [\&_config_set_layout, \&_layout],
+    lock_timeout_ms => [\&_config_set_lock_timeout_ms, sub { _u32($_[0], 'lock_timeout_ms') }],
+    threads => [\&_config_set_threads, sub { _u32($_[0], 'threads') }],
+);
 
 # A passwdpop_config for one call, or undef (the defaults) without options.
 sub _config {
@@ -146,13 +153,11 @@ sub _config {
     }
     my $config = _config_new() or _fail($STATUS{INTERNAL_ERROR}, 'passwdpop_config_new() failed');
     my $ok = eval {
-        my %o = %$options;
-        _check(_config_set_root($config, _bytes($o{root}, 'root', $STATUS{INVALID_CONFIG})))
-            if defined $o{root};
-        _check(_config_set_rounds($config, _u32($o{rounds}, 'rounds'))) if defined $o{rounds};
-        _check(_config_set_layout($config, _layout($o{layout}))) if defined $o{layout};
-        _check(_config_set_lock_timeout_ms($config, _u32($o{lock_timeout_ms}, 'lock_timeout_ms')))
-            if defined $o{lock_timeout_ms};
+        for my $key (sort keys %$options) {
+            next unless defined $options->{$key};
+            my ($setter, $convert) = @{ $OPTION{$key} };
+            _check($setter->($config, $convert->($options->{$key})));
+        }
         1;
     };
     if (!$ok) {
@@ -163,34 +168,45 @@ sub _config {
     return $config;
 }
 
-# Calls a change or verify; returns the status. The password goes to C as
-# the scalar's own buffer (FFI::Platypus passes a pointer to it); only a
+# Calls $function->($target, $domain, $user, $secret) with the secret (a
+# password or a hash, $_[4]) as C may read it. A byte string goes as the
+# scalar's own buffer (FFI::Platypus passes a pointer to it); only a
 # character string is copied, to downgrade it, and that copy is overwritten.
+# $status says how a bad secret is refused (INVALID_PASSWORD, INVALID_HASH).
+sub _with_secret {
+    my ($function, $target, $domain, $user, undef, $status) = @_;
+    my $what = $status == $STATUS{INVALID_HASH} ? 'hash' : 'password';
+    if (defined $_[4] && index($_[4], "\0") >= 0) {
+        _fail($status, "the $what holds a NUL byte");
+    }
+    return $function->($target, $domain, $user, $_[4]) unless defined $_[4] && utf8::is_utf8($_[4]);
+    my $copy = $_[4];
+    my $result;
+    if (utf8::downgrade($copy, 1)) {
+        $result = $function->($target, $domain, $user, $copy);
+    }
+    substr($copy, 0, length $copy, "\0" x length $copy);
+    return $result if defined $result;
+    _fail($status, "the $what has characters above 0xFF; encode it to bytes first "
+        . "(e.g. Encode::encode('UTF-8', \$$what))");
+}
+
+# Calls an account function with a config for $options; the secret ($_[5])
+# only when $status says how to refuse a bad one. Returns the status.
 sub _call {
-    my ($function, $domain, $user, $options) = @_;    # the password is $_[4]
+    my ($function, $domain, $user, $options, $status) = @_;
     $domain = _bytes($domain, 'domain', $STATUS{INVALID_DOMAIN});
     $user = _bytes($user, 'user', $STATUS{INVALID_USER});
-    if (defined $_[4] && index($_[4], "\0") >= 0) {
-        _fail($STATUS{INVALID_PASSWORD}, 'the password holds a NUL byte');
-    }
-    my $config = _config($options);
-    my $status;
-    if (defined $_[4] && utf8::is_utf8($_[4])) {
-        my $copy = $_[4];
-        if (utf8::downgrade($copy, 1)) {
-            $status = $function->($config, $domain, $user, $copy);
-        }
-        substr($copy, 0, length $copy, "\0" x length $copy);
-        if (!defined $status) {
-            _config_free($config) if $config;
-            _fail($STATUS{INVALID_PASSWORD}, 'the password has characters above 0xFF; encode it '
-                . "to bytes first (e.g. Encode::encode('UTF-8', \$password))");
-        }
-    } else {
-        $status = $function->($config, $domain, $user, $_[4]);
-    }
+    my $config = _config(_with_options($options));
+    my $result = eval {
+        defined $status
+            ? _with_secret($function, $config, $domain, $user, $_[5], $status)
+            : $function->($config, $domain, $user);
+    };
+    my $err = $@;
     _config_free($config) if $config;
-    return $status;
+    die $err unless defined $result;
+    return $result;
 }
 
 sub _with_options {
@@ -202,24 +218,49 @@ sub _with_options {
 # change($domain, $user, $password, { root => ..., rounds => ..., layout => ..., lock_timeout_ms => ... })
 sub change {
     my ($domain, $user, undef, $options) = @_;
-    $options = _with_options($options);
-    my $plain = !$options || !grep { defined } values %$options;
+    my $plain = !_with_options($options) || !grep { defined } values %$options;
     my $function = $plain ? sub { shift; _plain(@_) } : \&_change;
-    _check(_call($function, $domain, $user, $options, $_[2]));
+    _check(_call($function, $domain, $user, $options, $STATUS{INVALID_PASSWORD}, $_[2]));
     return 1;
 }
 
 # verify(...) -> 1 on a match, 0 on a mismatch; croaks for anything else.
 sub verify {
     my ($domain, $user, undef, $options) = @_;
-    my $status = _call(\&_verify, $domain, $user, _with_options($options), $_[2]);
+    my $status = _call(\&_verify, $domain, $user, $options, $STATUS{INVALID_PASSWORD}, $_[2]);
     return 0 if $status == $STATUS{PASSWORD_MISMATCH};
     _check($status);
     return 1;
 }
 
-# cPanel API 2 functions answered here, with the parameters each takes.
-my %API2 = (Email => { passwdpop => [qw(domain email password)] });
+# add($domain, $user, $password, \%options): a new account, stored lower-cased.
+sub add {
+    my ($domain, $user, undef, $options) = @_;
+    _check(_call(\&_add, $domain, $user, $options, $STATUS{INVALID_PASSWORD}, $_[2]));
+    return 1;
+}
+
+# set_hash($domain, $user, $hash, \%options): a complete crypt(3) hash, no {SCHEME}.
+sub set_hash {
+    my ($domain, $user, undef, $options) = @_;
+    _check(_call(\&_set_hash, $domain, $user, $options, $STATUS{INVALID_HASH}, $_[2]));
+    return 1;
+}
+
+sub remove { _check(_call(\&_remove, @_[0 .. 2])); return 1 }
+sub suspend { _check(_call(\&_suspend, @_[0 .. 2])); return 1 }
+sub unsuspend { _check(_call(\&_unsuspend, @_[0 .. 2])); return 1 }
+
+# cPanel API 2 functions answered here: the call, the parameters it needs,
+# and those it accepts and ignores (addpop's quota is Dovecot's business, not
+# the shadow file's, as for the command).
+my %API2 = (
+    Email => {
+        passwdpop => [sub { change(@{ $_[0] }{qw(domain email password)}, $_[1]) }, [qw(domain email password)], []],
+        addpop => [sub { add(@{ $_[0] }{qw(domain email password)}, $_[1]) }, [qw(domain email password)], ['quota']],
+        delpop => [sub { remove(@{ $_[0] }{qw(domain email)}, $_[1]) }, [qw(domain email)], []],
+    },
+);
 
 sub new {
     my ($class) = @_;
@@ -240,7 +281,8 @@ sub _api2_result {
     };
 }
 
-# Passwdpop->api2('Email', 'passwdpop', { domain => ..., email => ..., password => ... } [, \%options])
+# Passwdpop->api2('Email', 'passwdpop', { domain => ..., email => ..., password => ... } [, \%options]);
+# also 'addpop' (domain, email, password, an ignored quota) and 'delpop' (domain, email).
 # Also callable as a function or on an object from new(), as Cpanel::LiveAPI is.
 sub api2 {
     shift if @_ && (ref $_[0] ? eval { $_[0]->isa(__PACKAGE__) } : $_[0] eq __PACKAGE__);
@@ -250,18 +292,20 @@ sub api2 {
     my $reason = eval {
         my $functions = $API2{$module}
             or die "unknown module '$module' (known: " . join(', ', sort keys %API2) . ")\n";
-        my $keys = $functions->{$func}
+        my $entry = $functions->{$func}
             or die "unknown function '$func' in module '$module' (known: "
             . join(', ', sort keys %$functions) . ")\n";
+        my ($call, $needed, $ignored) = @$entry;
         ref $params eq 'HASH' or die "the parameters must be a hash reference\n";
-        my %known = map { $_ => 1 } @$keys;
+        my %known = map { $_ => 1 } @$needed, @$ignored;
         for my $key (sort keys %$params) {
-            die "unknown parameter '$key' (parameters: @{[join ', ', @$keys]})\n" unless $known{$key};
+            die "unknown parameter '$key' (parameters: @{[join ', ', @$needed, @$ignored]})\n"
+                unless $known{$key};
         }
-        for my $key (@$keys) {
+        for my $key (@$needed) {
             die "missing parameter '$key'\n" unless defined $params->{$key};
         }
-        change($params->{domain}, $params->{email}, $params->{password}, $options);
+        $call->($params, $options);
         1;
     } ? undef : $@;
     if (defined $reason) {
@@ -270,6 +314,49 @@ sub api2 {
     }
     return _api2_result($module, $func, $reason);
 }
+
+package Passwdpop::Batch;
+
+# Many changes applied with one rewrite per domain (passwdpop_batch_*).
+
+sub new {
+    my ($class, $options) = @_;
+    my $config = Passwdpop::_config(Passwdpop::_with_options($options));
+    my $batch = Passwdpop::_batch_new($config);
+    Passwdpop::_config_free($config) if $config;
+    $batch or Passwdpop::_fail($STATUS{INTERNAL_ERROR}, 'passwdpop_batch_new() failed');
+    return bless { batch => $batch }, $class;
+}
+
+sub _add_entry {
+    my ($self, $function, $domain, $user, undef, $status) = @_;
+    $domain = Passwdpop::_bytes($domain, 'domain', $STATUS{INVALID_DOMAIN});
+    $user = Passwdpop::_bytes($user, 'user', $STATUS{INVALID_USER});
+    Passwdpop::_check(Passwdpop::_with_secret($function, $self->{batch}, $domain, $user, $_[4], $status));
+    return 1;
+}
+
+sub add { $_[0]->_add_entry(\&Passwdpop::_batch_add, @_[1 .. 3], $STATUS{INVALID_PASSWORD}) }
+sub add_hash { $_[0]->_add_entry(\&Passwdpop::_batch_add_hash, @_[1 .. 3], $STATUS{INVALID_HASH}) }
+sub commit { Passwdpop::_check(Passwdpop::_batch_commit($_[0]->{batch})); return 1 }
+sub len { Passwdpop::_batch_len($_[0]->{batch}) }
+
+# undef for an applied entry, else its Passwdpop::Error (returned, not thrown).
+sub status {
+    my ($self, $index) = @_;
+    Passwdpop::_fail($STATUS{INVALID_CONFIG}, "no entry $index") unless $index =~ /\A[0-9]+\z/;
+    my $status = Passwdpop::_batch_status($self->{batch}, $index);
+    return $status == 0 ? undef : Passwdpop::Error->new($status, Passwdpop::last_error());
+}
+
+sub free {
+    my ($self) = @_;
+    Passwdpop::_batch_free($self->{batch}) if $self->{batch};
+    $self->{batch} = undef;
+    return;
+}
+
+sub DESTROY { $_[0]->free }
 
 package Passwdpop::Error;
 

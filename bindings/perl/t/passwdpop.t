@@ -140,6 +140,67 @@ subtest 'passwd-file layout keeps the other fields' => sub {
     }
 };
 
+subtest 'add, suspend, unsuspend, set_hash, remove' => sub {
+    my $root = vmail();
+    domain($root, 'example.com', "bob:old:1:0:99999:7:::\n");
+    my %o = (root => $root, rounds => 1000);
+    ok Passwdpop::add('example.com', 'Carol', "\xffcarol-pw", {%o});
+    my $stored = hash_of($root, 'example.com', 'carol');
+    is crypt("\xffcarol-pw", $stored), $stored, 'added, stored lower-cased, crypt(3) accepts it';
+    like read_shadow($root, 'example.com'), qr/\Abob:old:1:0:99999:7:::\ncarol:/, 'at the end';
+    for (1 .. 2) {
+        Passwdpop::suspend('example.com', 'carol', {%o});
+        is hash_of($root, 'example.com', 'carol'), "!$stored", 'suspended with one !';
+    }
+    is Passwdpop::verify('example.com', 'carol', "\xffcarol-pw", { root => $root }), 0, 'a suspended login fails';
+    Passwdpop::unsuspend('example.com', 'carol', {%o});
+    is hash_of($root, 'example.com', 'carol'), $stored, 'unsuspended';
+    is Passwdpop::verify('example.com', 'carol', "\xffcarol-pw", { root => $root }), 1;
+    my $given = crypt('migrated', '$5$saltsalt');
+    Passwdpop::set_hash('example.com', 'carol', $given, {%o});
+    is hash_of($root, 'example.com', 'carol'), $given, 'a given hash is stored as it is';
+    is Passwdpop::verify('example.com', 'carol', 'migrated', { root => $root }), 1;
+    Passwdpop::remove('example.com', 'carol@example.com', {%o});
+    is read_shadow($root, 'example.com'), "bob:old:1:0:99999:7:::\n", 'removed';
+};
+
+subtest 'a batch applies what it can and says what it could not' => sub {
+    my $root = vmail();
+    domain($root, 'one.example', "bob:old:1\nann:old:1\n");
+    domain($root, 'two.example', "bob:old:1\n");
+    my $given = crypt('given', '$6$saltsalt');
+    my $batch = Passwdpop::Batch->new({ root => $root, rounds => 1000, threads => 2 });
+    my $password = 'pw-one';
+    $batch->add('one.example', 'bob', $password);
+    substr($password, 0, length $password, "\0" x length $password);    # the batch has its own copy
+    $batch->add_hash('one.example', 'ann', $given);
+    $batch->add('two.example', 'carol', 'pw-two');
+    $batch->add('two.example', 'bob', 'pw-two');
+    my $refused = do { local $@; eval { $batch->add('bad..example', 'bob', 'must-never-show') }; $@ };
+    is $refused->name, 'INVALID_DOMAIN', 'a bad entry is refused at once';
+    unlike $refused->message, qr/must-never/;
+    is $batch->len, 4, 'and not added';
+    is $batch->status(0)->name, 'INVALID_CONFIG', 'no outcome before the commit';
+    my $failed = do { local $@; eval { $batch->commit }; $@ };
+    is $failed->name, 'NO_SUCH_ACCOUNT', 'the commit croaks the first failing entry';
+    like $failed->message, qr/carol/;
+    is_deeply [map { my $e = $batch->status($_); $e && $e->name } 0 .. 3], [undef, undef, 'NO_SUCH_ACCOUNT', undef],
+        'each entry\'s outcome';
+    is $batch->status(4)->name, 'INVALID_CONFIG', 'past the end';
+    my $again = do { local $@; eval { $batch->commit }; $@ };
+    is $again->name, 'INVALID_CONFIG', 'a second commit';
+    $batch->free;
+    is $batch->len, 0, 'freed: the library answers a NULL batch';
+    my $freed = do { local $@; eval { $batch->commit }; $@ };
+    is $freed->name, 'NULL_ARGUMENT';
+    for my $case (['one.example', 'bob', 'pw-one'], ['two.example', 'bob', 'pw-two']) {
+        my ($domain, $user, $pw) = @$case;
+        my $stored = hash_of($root, $domain, $user);
+        is crypt($pw, $stored), $stored, "$user\@$domain changed";
+    }
+    is hash_of($root, 'one.example', 'ann'), $given, 'the given hash';
+};
+
 subtest 'every status code croaks a Passwdpop::Error' => sub {
     my $root = vmail();
     domain($root, 'example.com', "bob:old:1\n");
@@ -173,6 +234,18 @@ subtest 'every status code croaks a Passwdpop::Error' => sub {
         ['AMBIGUOUS_ACCOUNT', sub { Passwdpop::change('twice.example', 'bob', $SECRET, {%o}) }, 'bob'],
         ['UNSAFE_PATH', sub { Passwdpop::change('link.example', 'bob', $SECRET, {%o}) }, 'link.example'],
         ['LOCK_TIMEOUT', sub { Passwdpop::change('locked.example', 'bob', $SECRET, { %o, lock_timeout_ms => 0 }) }, 'lock'],
+        ['ACCOUNT_EXISTS', sub { Passwdpop::add('example.com', 'BOB', $SECRET, {%o}) }, 'BOB'],
+        ['NO_SUCH_DOMAIN', sub { Passwdpop::add('missing.example', 'bob', $SECRET, {%o}) }, 'missing.example'],
+        ['INVALID_PASSWORD', sub { Passwdpop::add('example.com', 'new', '', {%o}) }, 'empty'],
+        ['NO_SUCH_ACCOUNT', sub { Passwdpop::remove('example.com', 'carol', {%o}) }, 'carol'],
+        ['NO_SUCH_ACCOUNT', sub { Passwdpop::suspend('example.com', 'carol', {%o}) }, 'carol'],
+        ['NO_SUCH_ACCOUNT', sub { Passwdpop::unsuspend('example.com', 'carol', {%o}) }, 'carol'],
+        ['AMBIGUOUS_ACCOUNT', sub { Passwdpop::remove('twice.example', 'bob', {%o}) }, 'bob'],
+        ['INVALID_HASH', sub { Passwdpop::set_hash('example.com', 'bob', 'notahash', {%o}) }, 'hash'],
+        ['INVALID_HASH', sub { Passwdpop::set_hash('example.com', 'bob', "\$6\$salt\$a\0b", {%o}) }, 'NUL'],
+        ['NULL_ARGUMENT', sub { Passwdpop::set_hash('example.com', 'bob', undef, {%o}) }, 'hash'],
+        ['NULL_ARGUMENT', sub { Passwdpop::remove('example.com', undef, {%o}) }, 'user'],
+        ['INVALID_CONFIG', sub { Passwdpop::add('example.com', 'new', $SECRET, { %o, threads => -1 }) }, 'threads'],
     );
     for my $case (@cases) {
         my ($name, $call, $mentioned) = @$case;
@@ -264,7 +337,7 @@ subtest 'PASSWORD_MISMATCH is 0, not an error' => sub {
 };
 
 subtest 'strerror and names cover every code' => sub {
-    is_deeply [sort { $a <=> $b } values %Passwdpop::STATUS], [0 .. 13];
+    is_deeply [sort { $a <=> $b } values %Passwdpop::STATUS], [0 .. 15];
     for my $name (sort keys %Passwdpop::STATUS) {
         my $code = $Passwdpop::STATUS{$name};
         ok length Passwdpop::strerror($code), "strerror($code)";
@@ -298,17 +371,29 @@ subtest 'api2 is the command\'s JSON' => sub {
     my $cli = "$TOP/target/release/passwdpop";
     plan skip_all => 'target/release/passwdpop is not built' unless -x $cli;
     my $root = vmail();
-    domain($root, 'example.com', "bob:old:1\n");
-    for my $user (qw(bob carol)) {
-        open my $out, '-|', $cli, '--root', $root, '--output', 'json', 'Email', 'passwdpop',
-            'domain=example.com', "email=$user", 'password=pw-json' or die;
+    # Each function once succeeding and once failing; the command and the
+    # binding each start from the same file.
+    for my $case (
+        [passwdpop => { email => 'bob', password => 'pw-json' }],
+        [passwdpop => { email => 'carol', password => 'pw-json' }],
+        [addpop => { email => 'dave', password => 'pw-json', quota => 250 }],
+        [addpop => { email => 'bob', password => 'pw-json' }],
+        [delpop => { email => 'bob' }],
+        [delpop => { email => 'carol' }],
+    ) {
+        my ($func, $params) = @$case;
+        my %params = (%$params, domain => 'example.com');
+        system('rm', '-rf', "$root/example.com");
+        domain($root, 'example.com', "bob:old:1\n");
+        open my $out, '-|', $cli, '--root', $root, '--output', 'json', 'Email', $func,
+            map { "$_=$params{$_}" } sort keys %params or die;
         my $json = JSON::PP->new->decode(join '', <$out>);
         close $out;
-        my $answer = Passwdpop->api2('Email', 'passwdpop',
-            { domain => 'example.com', email => $user, password => 'pw-json' }, { root => $root });
-        # JSON numbers decode to numbers; compare as JSON::PP sees both.
+        system('rm', '-rf', "$root/example.com");
+        domain($root, 'example.com', "bob:old:1\n");
+        my $answer = Passwdpop->api2('Email', $func, {%params}, { root => $root });
         my $codec = JSON::PP->new->canonical;
-        is $codec->encode($answer), $codec->encode($json), "email=$user";
+        is $codec->encode($answer), $codec->encode($json), "$func email=$params{email}";
     }
 };
 
@@ -327,6 +412,8 @@ subtest 'api2 failures are results, never exceptions' => sub {
         ['Email', 'passwdpop', 'domain=example.com', {%o}, 'hash reference'],
         ['Email', 'passwdpop', {%good}, { rounds => 5 }, 'rounds'],
         ['Email', 'passwdpop', {%good}, { %o, colour => 1 }, 'colour'],
+        ['Email', 'delpop', { domain => 'example.com', email => 'bob', quota => 1 }, {%o}, "unknown parameter 'quota'"],
+        ['Email', 'addpop', { domain => 'example.com', email => 'bob', password => 'must-never-show' }, {%o}, 'exists'],
         ['Email', 'addforward', {%good}, {%o}, "unknown function 'addforward'"],
         ['Mysql', 'passwdpop', {%good}, {%o}, "unknown module 'Mysql'"],
     ) {

@@ -32,17 +32,25 @@ final class Passwdpop
         'INVALID_PASSWORD' => 4, 'INVALID_CONFIG' => 5, 'NO_SUCH_DOMAIN' => 6,
         'NO_SUCH_ACCOUNT' => 7, 'AMBIGUOUS_ACCOUNT' => 8, 'UNSAFE_PATH' => 9,
         'LOCK_TIMEOUT' => 10, 'IO_ERROR' => 11, 'PASSWORD_MISMATCH' => 12,
-        'INTERNAL_ERROR' => 13,
+        'INTERNAL_ERROR' => 13, 'INVALID_HASH' => 14, 'ACCOUNT_EXISTS' => 15,
     ];
 
     public const LAYOUT_SHADOW = 0;
     public const LAYOUT_PASSWD_FILE = 1;
     /** The layout names of the command line's --layout. */
     private const LAYOUTS = ['shadow' => self::LAYOUT_SHADOW, 'passwd-file' => self::LAYOUT_PASSWD_FILE];
-    private const OPTIONS = ['root', 'rounds', 'layout', 'lock_timeout_ms'];
+    private const OPTIONS = ['root', 'rounds', 'layout', 'lock_timeout_ms', 'threads'];
     private const U32_MAX = 4294967295;
-    /** cPanel API 2 functions answered here, with the parameters each takes. */
-    private const API2 = ['Email' => ['passwdpop' => ['domain', 'email', 'password']]];
+    /**
+     * cPanel API 2 functions answered here: the parameters each needs, and
+     * those it accepts and ignores (addpop's quota is Dovecot's business, not
+     * the shadow file's, as for the command).
+     */
+    private const API2 = ['Email' => [
+        'passwdpop' => [['domain', 'email', 'password'], []],
+        'addpop' => [['domain', 'email', 'password'], ['quota']],
+        'delpop' => [['domain', 'email'], []],
+    ]];
 
     private static ?FFI $ffi = null;
 
@@ -129,15 +137,16 @@ final class Passwdpop
         return self::lastError();
     }
 
-    private static function check(int $status): void
+    /** @internal Throws the Error for a status, with this thread's message. */
+    public static function check(int $status): void
     {
         if ($status !== 0) {
             throw new Error($status, self::lastError());
         }
     }
 
-    /** A domain or user as C sees it; null stays NULL (the library answers it). */
-    private static function name(?string $value, string $what, int $status): ?string
+    /** @internal A domain or user as C sees it; null stays NULL (the library answers it). */
+    public static function name(?string $value, string $what, int $status): ?string
     {
         if ($value !== null && str_contains($value, "\0")) {
             throw new Error($status, "the $what holds a NUL byte");
@@ -170,7 +179,7 @@ final class Passwdpop
     }
 
     /** A passwdpop_config for one call, or null (the defaults) without options. */
-    private static function config(array $options): ?FFI\CData
+    public static function config(array $options): ?FFI\CData
     {
         foreach (array_keys($options) as $key) {
             if (!in_array($key, self::OPTIONS, true)) {
@@ -203,6 +212,9 @@ final class Passwdpop
                 $ms = self::u32($options['lock_timeout_ms'], 'lock_timeout_ms');
                 self::check($ffi->passwdpop_config_set_lock_timeout_ms($config, $ms));
             }
+            if (isset($options['threads'])) {
+                self::check($ffi->passwdpop_config_set_threads($config, self::u32($options['threads'], 'threads')));
+            }
         } catch (\Throwable $err) {
             $ffi->passwdpop_config_free($config);
             throw $err;
@@ -210,21 +222,38 @@ final class Passwdpop
         return $config;
     }
 
-    /** Runs passwdpop_change/passwdpop_verify (or the plain passwdpop() without options). */
-    private static function call(string $function, ?string $domain, ?string $user, ?string $password, array $options): int
+    /** @internal Refuses a password or hash that C would cut short. */
+    public static function secret(?string $secret, int $status): ?string
+    {
+        if ($secret !== null && str_contains($secret, "\0")) {
+            $what = $status === self::STATUS['INVALID_HASH'] ? 'hash' : 'password';
+            throw new Error($status, "the $what holds a NUL byte");
+        }
+        return $secret;
+    }
+
+    /**
+     * Runs an account function of the C ABI with a config for $options, the
+     * secret (password or hash) only when $status says how to refuse a bad
+     * one; the plain passwdpop() for a change without options.
+     */
+    private static function call(string $function, ?string $domain, ?string $user, array $options, ?int $status = null, ?string $secret = null): int
     {
         $domain = self::name($domain, 'domain', self::STATUS['INVALID_DOMAIN']);
         $user = self::name($user, 'user', self::STATUS['INVALID_USER']);
-        if ($password !== null && str_contains($password, "\0")) {
-            throw new Error(self::STATUS['INVALID_PASSWORD'], 'the password holds a NUL byte');
+        if ($status !== null) {
+            $secret = self::secret($secret, $status);
         }
         $config = self::config($options);
         $ffi = self::ffi();
         try {
-            if ($config === null && $function === 'passwdpop_change') {
-                return $ffi->passwdpop($domain, $user, $password);
+            if ($status === null) {
+                return $ffi->$function($config, $domain, $user);
             }
-            return $ffi->$function($config, $domain, $user, $password);
+            if ($config === null && $function === 'passwdpop_change') {
+                return $ffi->passwdpop($domain, $user, $secret);
+            }
+            return $ffi->$function($config, $domain, $user, $secret);
         } finally {
             if ($config !== null) {
                 $ffi->passwdpop_config_free($config);
@@ -240,7 +269,7 @@ final class Passwdpop
      */
     public static function change(?string $domain, ?string $user, ?string $password, array $options = []): void
     {
-        self::check(self::call('passwdpop_change', $domain, $user, $password, $options));
+        self::check(self::call('passwdpop_change', $domain, $user, $options, self::STATUS['INVALID_PASSWORD'], $password));
     }
 
     /**
@@ -249,7 +278,7 @@ final class Passwdpop
      */
     public static function verify(?string $domain, ?string $user, ?string $password, array $options = []): bool
     {
-        $status = self::call('passwdpop_verify', $domain, $user, $password, $options);
+        $status = self::call('passwdpop_verify', $domain, $user, $options, self::STATUS['INVALID_PASSWORD'], $password);
         if ($status === self::STATUS['PASSWORD_MISMATCH']) {
             return false;
         }
@@ -257,10 +286,44 @@ final class Passwdpop
         return true;
     }
 
+    /** Adds an account (stored lower-cased); ACCOUNT_EXISTS if there is one. Options as change()'s. */
+    public static function add(?string $domain, ?string $user, ?string $password, array $options = []): void
+    {
+        self::check(self::call('passwdpop_add', $domain, $user, $options, self::STATUS['INVALID_PASSWORD'], $password));
+    }
+
+    /** Removes the account's entry (and the continuation lines after it). */
+    public static function remove(?string $domain, ?string $user, array $options = []): void
+    {
+        self::check(self::call('passwdpop_remove', $domain, $user, $options));
+    }
+
+    /** Locks the account (one '!' before its hash); the password is kept. */
+    public static function suspend(?string $domain, ?string $user, array $options = []): void
+    {
+        self::check(self::call('passwdpop_suspend', $domain, $user, $options));
+    }
+
+    /** Unlocks the account: the old password works again. */
+    public static function unsuspend(?string $domain, ?string $user, array $options = []): void
+    {
+        self::check(self::call('passwdpop_unsuspend', $domain, $user, $options));
+    }
+
+    /**
+     * Stores $hash, a complete crypt(3) hash without {SCHEME} prefix, as the
+     * account's hash (a migration); INVALID_HASH if libxcrypt would not take it.
+     */
+    public static function setHash(?string $domain, ?string $user, ?string $hash, array $options = []): void
+    {
+        self::check(self::call('passwdpop_set_hash', $domain, $user, $options, self::STATUS['INVALID_HASH'], $hash));
+    }
+
     /**
      * cPanel LiveAPI's api2($module, $func, $params): ('Email', 'passwdpop',
      * ['domain' => ..., 'email' => ..., 'password' => ...]) changes a
-     * password. Returns the structure of cPanel's answer (and of
+     * password, 'addpop' (domain, email, password, an ignored quota) adds an
+     * account, 'delpop' (domain, email) removes one. Returns the structure of cPanel's answer (and of
      * `passwdpop --output json`): ['cpanelresult' => ['apiversion' => 2,
      * 'func', 'module', 'data' => [['reason', 'result' => 1|0]], 'event' =>
      * ['result' => 1|0]]]; never throws for a failure. $options are
@@ -288,15 +351,15 @@ final class Passwdpop
             if (!is_array($params)) {
                 throw new \InvalidArgumentException('the parameters must be an array');
             }
-            $keys = $functions[$func];
+            [$needed, $ignored] = $functions[$func];
             foreach (array_keys($params) as $key) {
-                if (!in_array($key, $keys, true)) {
+                if (!in_array($key, $needed, true) && !in_array($key, $ignored, true)) {
                     throw new \InvalidArgumentException(
-                        "unknown parameter '$key' (parameters: " . implode(', ', $keys) . ')'
+                        "unknown parameter '$key' (parameters: " . implode(', ', array_merge($needed, $ignored)) . ')'
                     );
                 }
             }
-            foreach ($keys as $key) {
+            foreach ($needed as $key) {
                 if (!isset($params[$key])) {
                     throw new \InvalidArgumentException("missing parameter '$key'");
                 }
@@ -304,7 +367,11 @@ final class Passwdpop
                     throw new \InvalidArgumentException("parameter '$key' must be a string");
                 }
             }
-            self::change($params['domain'], $params['email'], $params['password'], $options);
+            match ($func) {
+                'passwdpop' => self::change($params['domain'], $params['email'], $params['password'], $options),
+                'addpop' => self::add($params['domain'], $params['email'], $params['password'], $options),
+                'delpop' => self::remove($params['domain'], $params['email'], $options),
+            };
         } catch (Error | \InvalidArgumentException $err) {
             $reason = $err->getMessage();
         }

@@ -2,6 +2,7 @@
 
 declare(strict_types=1);
 
+use Passwdpop\Batch;
 use Passwdpop\Error;
 use Passwdpop\Passwdpop;
 use PHPUnit\Framework\TestCase;
@@ -121,6 +122,79 @@ final class PasswdpopTest extends TestCase
         }
     }
 
+    public function testAddSuspendUnsuspendSetHashRemove(): void
+    {
+        $this->domain('example.com', "bob:old:1:0:99999:7:::\n");
+        $o = ['root' => $this->root, 'rounds' => 1000];
+        Passwdpop::add('example.com', 'Carol', "\xffcarol-pw", $o);
+        $stored = $this->hashOf('example.com', 'carol');
+        $this->assertSame($stored, crypt("\xffcarol-pw", $stored), 'added, stored lower-cased');
+        $this->assertStringStartsWith("bob:old:1:0:99999:7:::\ncarol:", $this->shadow('example.com'));
+        for ($i = 0; $i < 2; $i++) {
+            Passwdpop::suspend('example.com', 'carol', $o);
+            $this->assertSame("!$stored", $this->hashOf('example.com', 'carol'), 'one !');
+        }
+        $this->assertFalse(Passwdpop::verify('example.com', 'carol', "\xffcarol-pw", ['root' => $this->root]));
+        Passwdpop::unsuspend('example.com', 'carol', $o);
+        $this->assertSame($stored, $this->hashOf('example.com', 'carol'));
+        $this->assertTrue(Passwdpop::verify('example.com', 'carol', "\xffcarol-pw", ['root' => $this->root]));
+        $given = crypt('migrated', '$5$saltsalt');
+        Passwdpop::setHash('example.com', 'carol', $given, $o);
+        $this->assertSame($given, $this->hashOf('example.com', 'carol'));
+        $this->assertTrue(Passwdpop::verify('example.com', 'carol', 'migrated', ['root' => $this->root]));
+        Passwdpop::remove('example.com', 'carol@example.com', $o);
+        $this->assertSame("bob:old:1:0:99999:7:::\n", $this->shadow('example.com'));
+    }
+
+    public function testABatchAppliesWhatItCanAndSaysWhatItCouldNot(): void
+    {
+        $this->domain('one.example', "bob:old:1\nann:old:1\n");
+        $this->domain('two.example', "bob:old:1\n");
+        $given = crypt('given', '$6$saltsalt');
+        $batch = new Batch(['root' => $this->root, 'rounds' => 1000, 'threads' => 2]);
+        $batch->add('one.example', 'bob', 'pw-one');
+        $batch->addHash('one.example', 'ann', $given);
+        $batch->add('two.example', 'carol', 'pw-two');
+        $batch->add('two.example', 'bob', 'pw-two');
+        try {
+            $batch->add('bad..example', 'bob', 'must-never-show');
+            $this->fail('a bad entry is refused at once');
+        } catch (Error $err) {
+            $this->assertSame('INVALID_DOMAIN', $err->name);
+            $this->assertStringNotContainsString('must-never', $err->getMessage());
+        }
+        $this->assertCount(4, $batch, 'and not added');
+        $this->assertSame('INVALID_CONFIG', $batch->status(0)->name, 'no outcome before the commit');
+        try {
+            $batch->commit();
+            $this->fail('the commit throws the first failing entry');
+        } catch (Error $err) {
+            $this->assertSame('NO_SUCH_ACCOUNT', $err->name);
+            $this->assertStringContainsString('carol', $err->getMessage());
+        }
+        $this->assertSame([null, null, 'NO_SUCH_ACCOUNT', null], array_map(fn ($i) => $batch->status($i)?->name, range(0, 3)));
+        $this->assertSame('INVALID_CONFIG', $batch->status(4)->name, 'past the end');
+        try {
+            $batch->commit();
+            $this->fail('a second commit');
+        } catch (Error $err) {
+            $this->assertSame('INVALID_CONFIG', $err->name);
+        }
+        $batch->free();
+        $this->assertCount(0, $batch, 'freed: the library answers a NULL batch');
+        try {
+            $batch->commit();
+            $this->fail('a freed batch');
+        } catch (Error $err) {
+            $this->assertSame('NULL_ARGUMENT', $err->name);
+        }
+        foreach ([['one.example', 'bob', 'pw-one'], ['two.example', 'bob', 'pw-two']] as [$domain, $user, $password]) {
+            $stored = $this->hashOf($domain, $user);
+            $this->assertSame($stored, crypt($password, $stored));
+        }
+        $this->assertSame($given, $this->hashOf('one.example', 'ann'));
+    }
+
     public function testEveryStatusCodeThrowsAnError(): void
     {
         $this->domain('example.com', "bob:old:1\n");
@@ -155,6 +229,18 @@ final class PasswdpopTest extends TestCase
             ['AMBIGUOUS_ACCOUNT', fn () => Passwdpop::change('twice.example', 'bob', $s, $o), 'bob'],
             ['UNSAFE_PATH', fn () => Passwdpop::change('link.example', 'bob', $s, $o), 'link.example'],
             ['LOCK_TIMEOUT', fn () => Passwdpop::change('locked.example', 'bob', $s, $o + ['lock_timeout_ms' => 0]), 'lock'],
+            ['ACCOUNT_EXISTS', fn () => Passwdpop::add('example.com', 'BOB', $s, $o), 'BOB'],
+            ['NO_SUCH_DOMAIN', fn () => Passwdpop::add('missing.example', 'bob', $s, $o), 'missing.example'],
+            ['INVALID_PASSWORD', fn () => Passwdpop::add('example.com', 'new', '', $o), 'empty'],
+            ['NO_SUCH_ACCOUNT', fn () => Passwdpop::remove('example.com', 'carol', $o), 'carol'],
+            ['NO_SUCH_ACCOUNT', fn () => Passwdpop::suspend('example.com', 'carol', $o), 'carol'],
+            ['NO_SUCH_ACCOUNT', fn () => Passwdpop::unsuspend('example.com', 'carol', $o), 'carol'],
+            ['AMBIGUOUS_ACCOUNT', fn () => Passwdpop::remove('twice.example', 'bob', $o), 'bob'],
+            ['INVALID_HASH', fn () => Passwdpop::setHash('example.com', 'bob', 'notahash', $o), 'hash'],
+            ['INVALID_HASH', fn () => Passwdpop::setHash('example.com', 'bob', "\$6\$salt\$a\0b", $o), 'NUL'],
+            ['NULL_ARGUMENT', fn () => Passwdpop::setHash('example.com', 'bob', null, $o), 'hash'],
+            ['NULL_ARGUMENT', fn () => Passwdpop::remove('example.com', null, $o), 'user'],
+            ['INVALID_CONFIG', fn () => Passwdpop::add('example.com', 'new', $s, $o + ['threads' => -1]), 'threads'],
         ];
         foreach ($cases as [$name, $call, $mentioned]) {
             try {
@@ -240,7 +326,7 @@ final class PasswdpopTest extends TestCase
 
     public function testStrerrorAndNamesCoverEveryCode(): void
     {
-        $this->assertSame(range(0, 13), array_values(Passwdpop::STATUS));
+        $this->assertSame(range(0, 15), array_values(Passwdpop::STATUS));
         foreach (Passwdpop::STATUS as $name => $code) {
             $this->assertNotSame('', Passwdpop::strerror($code));
             $this->assertSame($name, (new Error($code, 'm'))->name);
@@ -279,16 +365,30 @@ final class PasswdpopTest extends TestCase
         if (!is_executable($cli)) {
             $this->markTestSkipped('target/release/passwdpop is not built');
         }
-        $this->domain('example.com', "bob:old:1\n");
-        foreach (['bob', 'carol'] as $user) {
-            $command = array_merge([$cli, '--root', $this->root, '--output', 'json'],
-                ['Email', 'passwdpop', 'domain=example.com', "email=$user", 'password=pw-json']);
-            $process = proc_open($command, [1 => ['pipe', 'w'], 2 => ['pipe', 'w']], $pipes);
-            $json = json_decode(stream_get_contents($pipes[1]), true);
+        // Each function once succeeding and once failing; the command and the
+        // binding each start from the same file.
+        $calls = [
+            ['passwdpop', ['email' => 'bob', 'password' => 'pw-json']],
+            ['passwdpop', ['email' => 'carol', 'password' => 'pw-json']],
+            ['addpop', ['email' => 'dave', 'password' => 'pw-json', 'quota' => '250']],
+            ['addpop', ['email' => 'bob', 'password' => 'pw-json']],
+            ['delpop', ['email' => 'bob']],
+            ['delpop', ['email' => 'carol']],
+        ];
+        foreach ($calls as [$func, $params]) {
+            $params += ['domain' => 'example.com'];
+            $words = array_map(fn ($key) => "$key={$params[$key]}", array_keys($params));
+            exec('rm -rf ' . escapeshellarg("$this->root/example.com"));
+            $this->domain('example.com', "bob:old:1\n");
+            $process = proc_open(array_merge([$cli, '--root', $this->root, '--output', 'json', 'Email', $func], $words),
+                [1 => ['pipe', 'w'], 2 => ['pipe', 'w']], $pipes);
+            $printed = stream_get_contents($pipes[1]);
             proc_close($process);
-            $answer = Passwdpop::api2('Email', 'passwdpop',
-                ['domain' => 'example.com', 'email' => $user, 'password' => 'pw-json'], ['root' => $this->root]);
-            $this->assertSame($json, $answer, "email=$user");
+            exec('rm -rf ' . escapeshellarg("$this->root/example.com"));
+            $this->domain('example.com', "bob:old:1\n");
+            $answer = Passwdpop::api2('Email', $func, $params, ['root' => $this->root]);
+            $this->assertSame(json_decode($printed, true), $answer, "$func {$params['email']}");
+            $this->assertSame(trim($printed), json_encode($answer, JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE));
         }
     }
 
@@ -308,6 +408,8 @@ final class PasswdpopTest extends TestCase
             ['Email', 'passwdpop', 'domain=example.com', $o, 'must be an array'],
             ['Email', 'passwdpop', $good, ['rounds' => 5], 'rounds'],
             ['Email', 'passwdpop', $good, $o + ['colour' => 1], 'colour'],
+            ['Email', 'delpop', ['domain' => 'example.com', 'email' => 'bob', 'quota' => '1'], $o, "unknown parameter 'quota'"],
+            ['Email', 'addpop', $good, $o, 'exists'],
             ['Email', 'addforward', $good, $o, "unknown function 'addforward'"],
             ['Mysql', 'passwdpop', $good, $o, "unknown module 'Mysql'"],
         ];

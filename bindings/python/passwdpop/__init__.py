@@ -43,8 +43,14 @@ from ._native import lib as _lib
 
 __all__ = [
     "Error",
+    "Batch",
     "change",
     "verify",
+    "add",
+    "remove",
+    "suspend",
+    "unsuspend",
+    "set_hash",
     "api2",
     "version",
     "strerror",
@@ -69,6 +75,8 @@ STATUS = {
     "IO_ERROR": 11,
     "PASSWORD_MISMATCH": 12,
     "INTERNAL_ERROR": 13,
+    "INVALID_HASH": 14,
+    "ACCOUNT_EXISTS": 15,
 }
 _NAMES = {code: name for name, code in STATUS.items()}
 globals().update(STATUS)
@@ -130,12 +138,15 @@ def _name(value, what, status):
 
 
 class _Secret:
-    """The password as C will read it, for the length of one call.
+    """A password (or hash) as C will read it, for the length of one call.
 
-    Keeps no copy it does not have to make, and clears the one it makes."""
+    Keeps no copy it does not have to make, and clears the one it makes.
+    ``status`` is how a bad one is refused: INVALID_PASSWORD or INVALID_HASH."""
 
-    def __init__(self, password):
+    def __init__(self, password, status):
         self.copy = None
+        self.status = status
+        self.what = "hash" if status == STATUS["INVALID_HASH"] else "password"
         if password is None:
             self.arg = None
             return
@@ -144,9 +155,7 @@ class _Secret:
                 password = password.encode("utf-8")
             except UnicodeEncodeError:
                 # Chained, the encoder's error would carry the password along.
-                raise Error(
-                    STATUS["INVALID_PASSWORD"], "the password is not valid Unicode (a lone surrogate)"
-                ) from None
+                raise Error(status, "the %s is not valid Unicode (a lone surrogate)" % self.what) from None
         if isinstance(password, bytes):
             self._refuse_nul(password)
             self.arg = password
@@ -154,12 +163,11 @@ class _Secret:
             self._refuse_nul(password)
             self.arg = self._bytearray(password)
         else:
-            raise TypeError("the password must be str, bytes or bytearray, not %s" % type(password).__name__)
+            raise TypeError("the %s must be str, bytes or bytearray, not %s" % (self.what, type(password).__name__))
 
-    @staticmethod
-    def _refuse_nul(password):
+    def _refuse_nul(self, password):
         if b"\0" in password:
-            raise Error(STATUS["INVALID_PASSWORD"], "the password holds a NUL byte")
+            raise Error(self.status, "the %s holds a NUL byte" % self.what)
 
     def _bytearray(self, password):
         size = len(password)
@@ -185,24 +193,21 @@ class _Secret:
 class _Config:
     """A passwdpop_config for one call; None (the defaults) when no option is set."""
 
-    def __init__(self, root=None, rounds=None, layout=None, lock_timeout_ms=None):
-        options = (root, rounds, layout, lock_timeout_ms)
+    def __init__(self, options):
+        unknown = sorted(set(options) - set(_SETTERS))
+        if unknown:
+            raise TypeError("unknown option %r (options: %s)" % (unknown[0], ", ".join(_SETTERS)))
         self.pointer = None
-        if all(option is None for option in options):
+        if all(value is None for value in options.values()):
             return
         self.pointer = _lib.passwdpop_config_new()
         if not self.pointer:
             raise Error(STATUS["INTERNAL_ERROR"], "passwdpop_config_new() failed")
         try:
-            if root is not None:
-                _check(_lib.passwdpop_config_set_root(self.pointer, os.fsencode(root)))
-            if rounds is not None:
-                _check(_lib.passwdpop_config_set_rounds(self.pointer, _u32(rounds, "rounds")))
-            if layout is not None:
-                _check(_lib.passwdpop_config_set_layout(self.pointer, _layout(layout)))
-            if lock_timeout_ms is not None:
-                ms = _u32(lock_timeout_ms, "lock_timeout_ms")
-                _check(_lib.passwdpop_config_set_lock_timeout_ms(self.pointer, ms))
+            for name, value in options.items():
+                if value is not None:
+                    setter, convert = _SETTERS[name]
+                    _check(setter(self.pointer, convert(value, name)))
         except BaseException:
             self.close()
             raise
@@ -222,7 +227,7 @@ def _u32(value, what):
     return value
 
 
-def _layout(layout):
+def _layout(layout, what="layout"):
     if isinstance(layout, str):
         if layout not in _LAYOUTS:
             raise Error(
@@ -230,19 +235,35 @@ def _layout(layout):
                 "unknown layout %r (known: %s)" % (layout, ", ".join(_LAYOUTS)),
             )
         return _LAYOUTS[layout]
-    return _u32(layout, "layout")
+    return _u32(layout, what)
 
 
-def _call(function, domain, user, password, options):
+def _root(root, what="root"):
+    return os.fsencode(root)
+
+
+#: Each option: the config setter it calls, and how its value is converted.
+_SETTERS = {
+    "root": (_lib.passwdpop_config_set_root, _root),
+    "rounds": (_lib.passwdpop_config_set_rounds, _u32),
+    "layout": (_lib.passwdpop_config_set_layout, _layout),
+    "lock_timeout_ms": (_lib.passwdpop_config_set_lock_timeout_ms, _u32),
+    "threads": (_lib.passwdpop_config_set_threads, _u32),
+}
+
+
+def _call(function, options, domain, user, secret=None, secret_status=None):
+    """Calls ``function(config, domain, user[, secret])`` with a config for
+    ``options``; the secret (password or hash) only when ``secret_status``
+    says how to refuse a bad one. Returns the status."""
     domain = _name(domain, "domain", STATUS["INVALID_DOMAIN"])
     user = _name(user, "user", STATUS["INVALID_USER"])
-    config = _Config(**options)
+    config = _Config(options)
     try:
-        secret = _Secret(password)
+        if secret_status is None:
+            return function(config.pointer, domain, user)
+        secret = _Secret(secret, secret_status)
         try:
-            if function is None:
-                # No option: the plain entry point, with the defaults.
-                return _lib.passwdpop(domain, user, secret.arg)
             return function(config.pointer, domain, user, secret.arg)
         finally:
             secret.close()
@@ -257,8 +278,11 @@ def change(domain, user, password, *, root=None, rounds=None, layout=None, lock_
     layout, 10 s lock timeout). ``layout`` is ``"shadow"``,
     ``"passwd-file"`` or a ``LAYOUT_*`` constant. Raises :class:`Error`."""
     options = dict(root=root, rounds=rounds, layout=layout, lock_timeout_ms=lock_timeout_ms)
-    plain = all(value is None for value in options.values())
-    _check(_call(None if plain else _lib.passwdpop_change, domain, user, password, options))
+    if all(value is None for value in options.values()):
+        # No option: the plain entry point, with the defaults.
+        _check(_call(lambda _, *names: _lib.passwdpop(*names), {}, domain, user, password, STATUS["INVALID_PASSWORD"]))
+    else:
+        _check(_call(_lib.passwdpop_change, options, domain, user, password, STATUS["INVALID_PASSWORD"]))
 
 
 def verify(domain, user, password, *, root=None, rounds=None, layout=None, lock_timeout_ms=None):
@@ -266,15 +290,136 @@ def verify(domain, user, password, *, root=None, rounds=None, layout=None, lock_
     suspended ``!`` entry never matches). Raises :class:`Error` for anything
     else (no such account, unreadable file...)."""
     options = dict(root=root, rounds=rounds, layout=layout, lock_timeout_ms=lock_timeout_ms)
-    status = _call(_lib.passwdpop_verify, domain, user, password, options)
+    status = _call(_lib.passwdpop_verify, options, domain, user, password, STATUS["INVALID_PASSWORD"])
     if status == STATUS["PASSWORD_MISMATCH"]:
         return False
     _check(status)
     return True
 
 
-# cPanel API 2 functions this binding answers, with the parameters each takes.
-_API2 = {"Email": {"passwdpop": ("domain", "email", "password")}}
+def add(domain, user, password, **options):
+    """Adds an account (stored lower-cased) at the end of the domain's file.
+    ``ACCOUNT_EXISTS`` if it has one; the domain must exist. Options as for
+    :func:`change`."""
+    _check(_call(_lib.passwdpop_add, options, domain, user, password, STATUS["INVALID_PASSWORD"]))
+
+
+def remove(domain, user, **options):
+    """Removes the account's entry (and the continuation lines after it)."""
+    _check(_call(_lib.passwdpop_remove, options, domain, user))
+
+
+def suspend(domain, user, **options):
+    """Locks the account (one ``!`` before its hash); the password is kept."""
+    _check(_call(_lib.passwdpop_suspend, options, domain, user))
+
+
+def unsuspend(domain, user, **options):
+    """Unlocks the account: the old password works again."""
+    _check(_call(_lib.passwdpop_unsuspend, options, domain, user))
+
+
+def set_hash(domain, user, hash, **options):
+    """Stores ``hash``, a complete crypt(3) hash (str or bytes, no
+    ``{SCHEME}`` prefix), as the account's hash; ``INVALID_HASH`` if
+    libxcrypt would not take it."""
+    _check(_call(_lib.passwdpop_set_hash, options, domain, user, hash, STATUS["INVALID_HASH"]))
+
+
+class Batch:
+    """Many changes applied with one rewrite per domain::
+
+        with passwdpop.Batch(root="/etc/vmail", threads=2) as batch:
+            batch.add("example.com", "bob", "n3w")
+            batch.add_hash("example.com", "carol", "$6$...")
+            try:
+                batch.commit()
+            except passwdpop.Error:
+                failed = [batch.status(i) for i in range(len(batch))]
+
+    ``add``/``add_hash`` check their arguments at once (a refused entry
+    raises and is not added). The library copies each password and clears
+    the copy once hashed, so the caller may wipe a ``bytearray`` right after
+    ``add``. ``commit`` hashes on ``threads`` threads (0: one per core) with
+    the GIL released, then rewrites each domain once; it raises the first
+    failing entry's :class:`Error`, the other entries being applied all the
+    same. ``status(i)`` is None for an applied entry, else its
+    :class:`Error` (returned, not raised)."""
+
+    def __init__(self, **options):
+        config = _Config(options)
+        try:
+            self._pointer = _lib.passwdpop_batch_new(config.pointer)
+        finally:
+            config.close()
+        if not self._pointer:
+            raise Error(STATUS["INTERNAL_ERROR"], "passwdpop_batch_new() failed")
+
+    def add(self, domain, user, password):
+        _check(self._add(_lib.passwdpop_batch_add, domain, user, password, STATUS["INVALID_PASSWORD"]))
+
+    def add_hash(self, domain, user, hash):
+        _check(self._add(_lib.passwdpop_batch_add_hash, domain, user, hash, STATUS["INVALID_HASH"]))
+
+    def _add(self, function, domain, user, secret, secret_status):
+        domain = _name(domain, "domain", STATUS["INVALID_DOMAIN"])
+        user = _name(user, "user", STATUS["INVALID_USER"])
+        secret = _Secret(secret, secret_status)
+        try:
+            return function(self._pointer, domain, user, secret.arg)
+        finally:
+            secret.close()
+
+    def commit(self):
+        _check(_lib.passwdpop_batch_commit(self._pointer))
+
+    def __len__(self):
+        return _lib.passwdpop_batch_len(self._pointer)
+
+    def status(self, index):
+        if index < 0:
+            raise IndexError("batch entry %d" % index)
+        status = _lib.passwdpop_batch_status(self._pointer, index)
+        return None if status == STATUS["OK"] else Error(status, last_error())
+
+    def close(self):
+        """Frees the batch (the library clears the passwords it still holds)."""
+        if self._pointer:
+            _lib.passwdpop_batch_free(self._pointer)
+            self._pointer = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exception):
+        self.close()
+
+    def __del__(self):
+        self.close()
+
+
+def _passwdpop(params, options):
+    change(params["domain"], params["email"], params["password"], **options)
+
+
+def _addpop(params, options):
+    add(params["domain"], params["email"], params["password"], **options)
+
+
+def _delpop(params, options):
+    remove(params["domain"], params["email"], **options)
+
+
+# cPanel API 2 functions this binding answers: the call, the parameters it
+# needs, and those it accepts and ignores (addpop's quota is Dovecot's
+# business, not the shadow file's, as for the command).
+_API2 = {
+    "Email": {
+        "passwdpop": (_passwdpop, ("domain", "email", "password"), ()),
+        "addpop": (_addpop, ("domain", "email", "password"), ("quota",)),
+        "delpop": (_delpop, ("domain", "email"), ()),
+    }
+}
 
 
 def _api2_result(module, func, reason):
@@ -293,30 +438,32 @@ def _api2_result(module, func, reason):
 
 def api2(module, func, params, options=None):
     """cPanel LiveAPI's ``api2(module, func, params)``: ``("Email",
-    "passwdpop", {"domain", "email", "password"})`` changes a password. Returns
-    the structure of cPanel's (and ``passwdpop --output json``'s) answer,
-    ``{"cpanelresult": {"apiversion": 2, "func", "module", "data": [{"result":
-    1|0, "reason"}], "event": {"result": 1|0}}}``, and never raises for a
-    failure: the reason says what went wrong. ``options`` takes the keyword
-    options of :func:`change` as a dict."""
+    "passwdpop", {"domain", "email", "password"})`` changes a password,
+    ``("Email", "addpop", {"domain", "email", "password"[, "quota"]})`` adds
+    an account, ``("Email", "delpop", {"domain", "email"})`` removes one.
+    Returns the structure of cPanel's (and ``passwdpop --output json``'s)
+    answer, ``{"cpanelresult": {"apiversion": 2, "data": [{"reason",
+    "result": 1|0}], "event": {"result": 1|0}, "func", "module"}}``, and never
+    raises for a failure: the reason says what went wrong. ``options`` takes
+    the keyword options of :func:`change` as a dict."""
     try:
         functions = _API2.get(module)
         if functions is None:
             raise ValueError("unknown module %r (known: %s)" % (module, ", ".join(_API2)))
-        keys = functions.get(func)
-        if keys is None:
+        if func not in functions:
             raise ValueError(
                 "unknown function %r in module %r (known: %s)" % (func, module, ", ".join(functions))
             )
+        call, needed, ignored = functions[func]
         if not isinstance(params, dict):
             raise TypeError("the parameters must be a dict, not %s" % type(params).__name__)
         for key in params:
-            if key not in keys:
-                raise ValueError("unknown parameter %r (parameters: %s)" % (key, ", ".join(keys)))
-        for key in keys:
+            if key not in needed and key not in ignored:
+                raise ValueError("unknown parameter %r (parameters: %s)" % (key, ", ".join(needed + ignored)))
+        for key in needed:
             if params.get(key) is None:
                 raise ValueError("missing parameter %r" % key)
-        change(params["domain"], params["email"], params["password"], **(options or {}))
+        call(params, options or {})
     except (Error, TypeError, ValueError) as err:
         return _api2_result(module, func, str(err))
     return _api2_result(module, func, None)

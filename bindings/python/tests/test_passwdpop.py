@@ -107,6 +107,74 @@ def test_a_suspended_entry_never_verifies(vmail):
     assert passwdpop.verify("example.com", "bob", "pw", root=vmail.root) is False
 
 
+# -- account operations and batches --------------------------------------------
+
+
+def test_add_suspend_unsuspend_set_hash_remove(vmail):
+    vmail.domain("example.com", b"bob:old:1:0:99999:7:::\n")
+    o = dict(root=vmail.root, rounds=1000)
+    passwdpop.add("example.com", "Carol", b"\xffcarol-pw", **o)
+    stored = vmail.hash_of("example.com", b"carol")  # stored lower-cased
+    assert crypt(b"\xffcarol-pw", stored) == stored
+    assert vmail.read("example.com").startswith(b"bob:old:1:0:99999:7:::\ncarol:")
+    assert passwdpop.verify("example.com", "carol", b"\xffcarol-pw", root=vmail.root)
+    for _ in range(2):  # suspending twice still leaves one '!'
+        passwdpop.suspend("example.com", "carol", **o)
+        assert vmail.hash_of("example.com", b"carol") == b"!" + stored
+    assert not passwdpop.verify("example.com", "carol", b"\xffcarol-pw", root=vmail.root)
+    passwdpop.unsuspend("example.com", "carol", **o)
+    assert vmail.hash_of("example.com", b"carol") == stored
+    assert passwdpop.verify("example.com", "carol", b"\xffcarol-pw", root=vmail.root)
+    given = crypt(b"migrated", b"$5$saltsalt")  # a migration keeps any crypt(3) scheme
+    passwdpop.set_hash("example.com", "carol", given.decode(), **o)
+    assert vmail.hash_of("example.com", b"carol") == given
+    assert passwdpop.verify("example.com", "carol", "migrated", root=vmail.root)
+    passwdpop.remove("example.com", "carol@example.com", **o)
+    assert vmail.read("example.com") == b"bob:old:1:0:99999:7:::\n"
+    with pytest.raises(passwdpop.Error) as caught:
+        passwdpop.verify("example.com", "carol", "migrated", root=vmail.root)
+    assert caught.value.name == "NO_SUCH_ACCOUNT"
+
+
+def test_a_batch_applies_what_it_can_and_says_what_it_could_not(vmail):
+    vmail.domain("one.example", b"bob:old:1\nann:old:1\n")
+    vmail.domain("two.example", b"bob:old:1\n")
+    given = crypt(b"given", b"$6$saltsalt")
+    with passwdpop.Batch(root=vmail.root, rounds=1000, threads=2) as batch:
+        password = bytearray(b"pw-one")
+        batch.add("one.example", "bob", password)
+        password[:] = bytes(len(password))  # the batch holds its own copy
+        batch.add_hash("one.example", "ann", given)
+        batch.add("two.example", "carol", "pw-two")
+        batch.add("two.example", "bob", "pw-two")
+        with pytest.raises(passwdpop.Error) as refused:
+            batch.add("bad..example", "bob", "must-never-show")
+        assert refused.value.name == "INVALID_DOMAIN" and "must-never" not in str(refused.value)
+        assert len(batch) == 4  # the refused entry was not added
+        assert batch.status(0).name == "INVALID_CONFIG"  # not committed yet
+        with pytest.raises(passwdpop.Error) as caught:
+            batch.commit()
+        assert caught.value.name == "NO_SUCH_ACCOUNT" and "carol" in str(caught.value)
+        outcomes = [batch.status(i) for i in range(len(batch))]
+        assert [outcome and outcome.name for outcome in outcomes] == [None, None, "NO_SUCH_ACCOUNT", None]
+        assert "carol" in str(outcomes[2])
+        assert batch.status(4).name == "INVALID_CONFIG"
+        with pytest.raises(IndexError):
+            batch.status(-1)
+        with pytest.raises(passwdpop.Error) as again:
+            batch.commit()
+        assert again.value.name == "INVALID_CONFIG"
+    for domain, user, password in [("one.example", b"bob", b"pw-one"), ("two.example", b"bob", b"pw-two")]:
+        stored = vmail.hash_of(domain, user)
+        assert crypt(password, stored) == stored
+    assert vmail.hash_of("one.example", b"ann") == given
+    # Freed: the library answers a NULL batch.
+    assert len(batch) == 0
+    with pytest.raises(passwdpop.Error) as freed:
+        batch.commit()
+    assert freed.value.name == "NULL_ARGUMENT"
+
+
 # -- every status code -------------------------------------------------------
 
 BAD_PASSWORD = "must-never-show-" + "x" * 600
@@ -146,6 +214,18 @@ def _status_cases(vmail):
         ("AMBIGUOUS_ACCOUNT", lambda: change("twice.example", "bob", SECRET, root=root), "bob"),
         ("UNSAFE_PATH", lambda: change("link.example", "bob", SECRET, root=root), "link.example"),
         ("LOCK_TIMEOUT", lambda: change("locked.example", "bob", SECRET, root=root, lock_timeout_ms=0), "lock"),
+        ("ACCOUNT_EXISTS", lambda: passwdpop.add("example.com", "BOB", SECRET, root=root), "BOB"),
+        ("NO_SUCH_DOMAIN", lambda: passwdpop.add("missing.example", "bob", SECRET, root=root), "missing.example"),
+        ("INVALID_PASSWORD", lambda: passwdpop.add("example.com", "new", "", root=root), "empty"),
+        ("NO_SUCH_ACCOUNT", lambda: passwdpop.remove("example.com", "carol", root=root), "carol"),
+        ("NO_SUCH_ACCOUNT", lambda: passwdpop.suspend("example.com", "carol", root=root), "carol"),
+        ("NO_SUCH_ACCOUNT", lambda: passwdpop.unsuspend("example.com", "carol", root=root), "carol"),
+        ("AMBIGUOUS_ACCOUNT", lambda: passwdpop.remove("twice.example", "bob", root=root), "bob"),
+        ("INVALID_HASH", lambda: passwdpop.set_hash("example.com", "bob", "notahash", root=root), "hash"),
+        ("INVALID_HASH", lambda: passwdpop.set_hash("example.com", "bob", b"$6$salt$a\0b", root=root), "NUL"),
+        ("NULL_ARGUMENT", lambda: passwdpop.set_hash("example.com", "bob", None, root=root), "hash"),
+        ("NULL_ARGUMENT", lambda: passwdpop.remove("example.com", None, root=root), "user"),
+        ("INVALID_CONFIG", lambda: passwdpop.add("example.com", "new", SECRET, root=root, threads=-1), "threads"),
     ]
 
 
@@ -228,7 +308,7 @@ def test_password_mismatch_is_false_not_an_error(vmail):
 
 
 def test_strerror_and_names_cover_every_code():
-    assert sorted(passwdpop.STATUS.values()) == list(range(14))
+    assert sorted(passwdpop.STATUS.values()) == list(range(16))
     for name, code in passwdpop.STATUS.items():
         assert getattr(passwdpop, name) == code
         assert passwdpop.strerror(code)
@@ -273,21 +353,51 @@ def test_api2_success_is_cpanels_answer_and_the_clis(vmail):
     assert crypt(SECRET.encode(), stored) == stored
 
 
+def test_api2_addpop_and_delpop(vmail):
+    vmail.domain("example.com", b"bob:old:1\n")
+    options = {"root": vmail.root, "rounds": 1000}
+    new = {"domain": "example.com", "email": "carol", "password": SECRET, "quota": 250}
+    assert passwdpop.api2("Email", "addpop", new, options) == expected_api2(1, func="addpop")
+    stored = vmail.hash_of("example.com", b"carol")
+    assert crypt(SECRET.encode(), stored) == stored
+    again = passwdpop.api2("Email", "addpop", new, options)
+    assert again == expected_api2(0, again["cpanelresult"]["data"][0]["reason"], func="addpop")
+    assert "carol" in again["cpanelresult"]["data"][0]["reason"]
+    gone = {"domain": "example.com", "email": "carol"}
+    assert passwdpop.api2("Email", "delpop", gone, options) == expected_api2(1, func="delpop")
+    assert vmail.read("example.com") == b"bob:old:1\n"
+    missing = passwdpop.api2("Email", "delpop", gone, options)
+    assert missing["cpanelresult"]["event"] == {"result": 0}
+    refused = passwdpop.api2("Email", "delpop", dict(gone, quota=1), options)
+    assert "unknown parameter 'quota'" in refused["cpanelresult"]["data"][0]["reason"]
+
+
 def test_api2_matches_the_command_s_json(vmail):
     cli = TOP / "target" / "release" / "passwdpop"
     if not cli.exists():
         pytest.skip("target/release/passwdpop is not built")
     import json
 
-    vmail.domain("example.com", b"bob:old:1\n")
-    for user in ["bob", "carol"]:
-        words = ["Email", "passwdpop", "domain=example.com", "email=" + user, "password=pw-json"]
+    # Each function once succeeding and once failing; the command and the
+    # binding each start from the same file.
+    calls = [
+        ("passwdpop", {"email": "bob", "password": "pw-json"}),
+        ("passwdpop", {"email": "carol", "password": "pw-json"}),
+        ("addpop", {"email": "dave", "password": "pw-json", "quota": "250"}),
+        ("addpop", {"email": "bob", "password": "pw-json"}),
+        ("delpop", {"email": "bob"}),
+        ("delpop", {"email": "carol"}),
+    ]
+    for func, params in calls:
+        params = dict(params, domain="example.com")
+        vmail.domain("example.com", b"bob:old:1\n")
+        words = ["Email", func] + ["%s=%s" % item for item in params.items()]
         done = subprocess.run(
             [str(cli), "--root", vmail.root, "--output", "json"] + words, capture_output=True, text=True
         )
-        answer = passwdpop.api2("Email", "passwdpop", {"domain": "example.com", "email": user, "password": "pw-json"},
-                                {"root": vmail.root})
-        assert json.loads(done.stdout) == answer
+        vmail.domain("example.com", b"bob:old:1\n")
+        answer = passwdpop.api2("Email", func, params, {"root": vmail.root})
+        assert json.loads(done.stdout) == answer, (func, params)
         assert json.dumps(answer, separators=(",", ":")) == done.stdout.strip()
 
 
