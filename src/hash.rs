@@ -68,6 +68,13 @@ pub fn verify(password: &[u8], stored: &[u8]) -> Result<(), Error> {
             &unlocked[len..]
         }
     };
+    // `{SHA512-CRYPT}!$6$...`: Dovecot hands `!$6$...` to crypt(3), which
+    // refuses it. Say why, rather than blame the hash's format.
+    if split_lock(hash).0 > 0 {
+        return Err(mismatch(
+            "the account is locked ('!' after its scheme prefix)",
+        ));
+    }
     if hash.is_empty() {
         return Err(mismatch("the account has no password hash"));
     }
@@ -144,6 +151,8 @@ mod tests {
             (format!("{{PLAIN}}{six}"), b"right", Some(Status::PasswordMismatch)),
             (format!("!{six}"), b"right", Some(Status::PasswordMismatch)),
             (format!("!{{SHA512-CRYPT}}{six}"), b"right", Some(Status::PasswordMismatch)),
+            (format!("{{SHA512-CRYPT}}!{six}"), b"right", Some(Status::PasswordMismatch)),
+            (format!("{{CRYPT}}!!{six}"), b"right", Some(Status::PasswordMismatch)),
             ("!".into(), b"right", Some(Status::PasswordMismatch)),
             ("".into(), b"right", Some(Status::PasswordMismatch)),
             ("*".into(), b"right", Some(Status::PasswordMismatch)),
@@ -158,6 +167,16 @@ mod tests {
                 .err()
                 .map(|e| e.status());
             assert_eq!(got, expected, "{stored}");
+        }
+    }
+
+    #[test]
+    fn a_lock_after_the_scheme_prefix_is_reported_as_a_lock() {
+        let six = sha512_crypt(b"right", 1000).unwrap();
+        for stored in [format!("!{six}"), format!("{{SHA512-CRYPT}}!{six}")] {
+            let err = verify(b"right", stored.as_bytes()).unwrap_err();
+            assert_eq!(err.status(), Status::PasswordMismatch, "{stored}");
+            assert!(err.message().contains("locked"), "{stored}: {err}");
         }
     }
 

@@ -267,35 +267,56 @@ fn fields(content: &[u8]) -> std::slice::Split<'_, u8, impl FnMut(&u8) -> bool> 
     content.split(|&byte| byte == b':')
 }
 
-/// Writes `content` with field 2 replaced, and for the shadow layout field 3 set to
-/// today when present. Keeps the user name as written, every other field, a
-/// `!` lock in front, and a `{SCHEME}` prefix as [`scheme_prefix_for`] the new hash.
+/// Writes `content` with field 2 replaced, and for the shadow layout field 3
+/// set to today on a line shaped like shadow(5) (see [`is_shadow_line`]).
+/// Keeps the user name as written, every other field, and the hash's
+/// decoration: `!` locks in front, a `{SCHEME}` prefix (as
+/// [`scheme_prefix_for`] the new hash) and `!` locks after that prefix.
 pub(crate) fn replace_entry(content: &[u8], replacement: &Replacement<'_>, out: &mut Vec<u8>) {
-    let mut fields = content.splitn(4, |&byte| byte == b':');
+    let mut fields = content.splitn(3, |&byte| byte == b':');
     let user = fields.next().unwrap_or_default();
     let old_hash = fields.next().unwrap_or_default();
-    let last_change = fields.next();
     let rest = fields.next();
 
     out.extend_from_slice(user);
     out.push(b':');
     let (bangs, unlocked) = split_lock(old_hash);
     out.extend_from_slice(&old_hash[..bangs]);
-    if has_scheme_prefix(unlocked) {
+    if let Some(prefix_len) = scheme_prefix_len(unlocked) {
         out.extend_from_slice(scheme_prefix_for(replacement.hash.as_bytes()));
+        // `{SHA512-CRYPT}!$6$...` is locked as well (Dovecot hands `!$6$...`
+        // to crypt(3), which refuses it): keep those `!`s where they were.
+        let (inner_bangs, _) = split_lock(&unlocked[prefix_len..]);
+        out.resize(out.len() + inner_bangs, b'!');
     }
     out.extend_from_slice(replacement.hash.as_bytes());
-    if let Some(last_change) = last_change {
-        out.push(b':');
-        match replacement.layout {
-            Layout::Shadow => out.extend_from_slice(replacement.day.to_string().as_bytes()),
-            Layout::PasswdFile => out.extend_from_slice(last_change),
-        }
-    }
     if let Some(rest) = rest {
         out.push(b':');
-        out.extend_from_slice(rest);
+        match rest.iter().position(|&byte| byte == b':') {
+            Some(end) if replacement.layout == Layout::Shadow && is_shadow_line(content) => {
+                out.extend_from_slice(replacement.day.to_string().as_bytes());
+                out.extend_from_slice(&rest[end..]);
+            }
+            _ => out.extend_from_slice(rest),
+        }
     }
+}
+
+/// Whether a line (without its ending) is shaped like a shadow(5) entry:
+/// exactly nine fields, the third to the eighth (last change, minimum,
+/// maximum, warning, inactivity, expiry) each empty or decimal digits. Only
+/// then is field 3 a day number that a change may set: on any other line,
+/// such as Dovecot's passwd-file `user:hash:uid:gid:gecos:home:shell:extra`,
+/// field 3 means something else (a uid) and is left alone.
+fn is_shadow_line(content: &[u8]) -> bool {
+    let mut count = 0;
+    for field in content.split(|&byte| byte == b':') {
+        count += 1;
+        if (3..=8).contains(&count) && !field.iter().all(u8::is_ascii_digit) {
+            return false;
+        }
+    }
+    count == 9
 }
 
 /// A Dovecot scheme prefix such as `{SHA512-CRYPT}` or `{PLAIN}`.
@@ -303,7 +324,8 @@ pub fn has_scheme_prefix(hash: &[u8]) -> bool {
     scheme_prefix_len(hash).is_some()
 }
 
-/// The length of a leading `{SCHEME}`, braces included.
+/// The length of a leading Dovecot scheme prefix such as `{SHA512-CRYPT}`
+/// or `{PLAIN}`, braces included.
 pub fn scheme_prefix_len(hash: &[u8]) -> Option<usize> {
     let rest = hash.strip_prefix(b"{")?;
     let close = rest.iter().position(|&byte| byte == b'}')?;
@@ -370,41 +392,53 @@ mod tests {
              b"bob\n", "bob",
              b"bob:$6$rounds=5000$abcdefghijklmnop$NEW\n"),
             ("empty hash field", Shadow,
-             b"bob::19000\n", "bob",
-             b"bob:$6$rounds=5000$abcdefghijklmnop$NEW:20000\n"),
+             b"bob::19000:0:99999:7:::\n", "bob",
+             b"bob:$6$rounds=5000$abcdefghijklmnop$NEW:20000:0:99999:7:::\n"),
             ("empty last-change field is set", Shadow,
              b"bob:OLD::0:99999:7:::\n", "bob",
              b"bob:$6$rounds=5000$abcdefghijklmnop$NEW:20000:0:99999:7:::\n"),
             ("CRLF kept", Shadow,
-             b"alice:A:1\r\nbob:OLD:1\r\ncarol:C:1\r\n", "bob",
-             b"alice:A:1\r\nbob:$6$rounds=5000$abcdefghijklmnop$NEW:20000\r\ncarol:C:1\r\n"),
+             b"alice:A:1\r\nbob:OLD:1::::::\r\ncarol:C:1\r\n", "bob",
+             b"alice:A:1\r\nbob:$6$rounds=5000$abcdefghijklmnop$NEW:20000::::::\r\ncarol:C:1\r\n"),
             ("lone final CR kept", Shadow,
              b"alice:a:1\r\nbob:OLD\r", "bob",
              b"alice:a:1\r\nbob:$6$rounds=5000$abcdefghijklmnop$NEW\r"),
             ("missing final newline kept", Shadow,
-             b"alice:A:1\nbob:OLD:1", "bob",
-             b"alice:A:1\nbob:$6$rounds=5000$abcdefghijklmnop$NEW:20000"),
+             b"alice:A:1\nbob:OLD:1::::::", "bob",
+             b"alice:A:1\nbob:$6$rounds=5000$abcdefghijklmnop$NEW:20000::::::"),
             ("non-UTF-8 elsewhere kept", Shadow,
              b"\xff\xfe:x\nbob:OLD:1\n# caf\xe9\n", "bob",
-             b"\xff\xfe:x\nbob:$6$rounds=5000$abcdefghijklmnop$NEW:20000\n# caf\xe9\n"),
+             b"\xff\xfe:x\nbob:$6$rounds=5000$abcdefghijklmnop$NEW:1\n# caf\xe9\n"),
             ("user name keeps its case", Shadow,
              b"Bob:OLD:1\n", "bOB",
-             b"Bob:$6$rounds=5000$abcdefghijklmnop$NEW:20000\n"),
+             b"Bob:$6$rounds=5000$abcdefghijklmnop$NEW:1\n"),
             ("locked account stays locked", Shadow,
-             b"bob:!$6$x$y:1\n", "bob",
-             b"bob:!$6$rounds=5000$abcdefghijklmnop$NEW:20000\n"),
+             b"bob:!$6$x$y:1::::::\n", "bob",
+             b"bob:!$6$rounds=5000$abcdefghijklmnop$NEW:20000::::::\n"),
             ("lone ! stays", Shadow,
              b"bob:!:1\n", "bob",
-             b"bob:!$6$rounds=5000$abcdefghijklmnop$NEW:20000\n"),
+             b"bob:!$6$rounds=5000$abcdefghijklmnop$NEW:1\n"),
             ("several ! stay", Shadow,
              b"bob:!!:1\n", "bob",
-             b"bob:!!$6$rounds=5000$abcdefghijklmnop$NEW:20000\n"),
+             b"bob:!!$6$rounds=5000$abcdefghijklmnop$NEW:1\n"),
             ("scheme prefix rewritten", PasswdFile,
              b"bob:{PLAIN}secret:1000\n", "bob",
              b"bob:{SHA512-CRYPT}$6$rounds=5000$abcdefghijklmnop$NEW:1000\n"),
             ("lock before prefix", PasswdFile,
              b"bob:!{SHA512-CRYPT}$6$x$y\n", "bob",
              b"bob:!{SHA512-CRYPT}$6$rounds=5000$abcdefghijklmnop$NEW\n"),
+            ("lock after prefix", PasswdFile,
+             b"bob:{SHA512-CRYPT}!$6$x$y:5000:5000::/home/bob::\n", "bob",
+             b"bob:{SHA512-CRYPT}!$6$rounds=5000$abcdefghijklmnop$NEW:5000:5000::/home/bob::\n"),
+            ("locks after prefix, shadow layout", Shadow,
+             b"bob:{SHA512-CRYPT}!!$6$x$y:19000:0:99999:7:::\n", "bob",
+             b"bob:{SHA512-CRYPT}!!$6$rounds=5000$abcdefghijklmnop$NEW:20000:0:99999:7:::\n"),
+            ("locks on both sides of a prefix", PasswdFile,
+             b"bob:!{PLAIN}!!secret\n", "bob",
+             b"bob:!{SHA512-CRYPT}!!$6$rounds=5000$abcdefghijklmnop$NEW\n"),
+            ("prefix and a lone lock", PasswdFile,
+             b"bob:{CRYPT}!\n", "bob",
+             b"bob:{SHA512-CRYPT}!$6$rounds=5000$abcdefghijklmnop$NEW\n"),
             ("comments, blanks and continuations never match", Shadow,
              b"# bob:X\n\n bob:X\n\tbob:X\nbob:OLD\n", "bob",
              b"# bob:X\n\n bob:X\n\tbob:X\nbob:$6$rounds=5000$abcdefghijklmnop$NEW\n"),
@@ -419,6 +453,50 @@ mod tests {
                 output.escape_ascii().to_string(),
                 expected.escape_ascii().to_string(),
                 "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_day_field_is_set_only_on_lines_shaped_like_shadow() {
+        use Layout::{PasswdFile, Shadow};
+        /// layout, the entry after `bob:OLD`, what follows the new hash
+        type DayCase = (Layout, &'static str, &'static str);
+        #[rustfmt::skip]
+        let cases: &[DayCase] = &[
+            // shadow(5) lines, as shadow-utils writes them.
+            (Shadow, ":19700:0:99999:7:::", ":20000:0:99999:7:::"),
+            (Shadow, ":::::::", ":20000::::::"),
+            (Shadow, ":0:1:2:3:4:5:reserved", ":20000:1:2:3:4:5:reserved"),
+            (Shadow, ":19700:0:99999:7:::\r\n", ":20000:0:99999:7:::\r\n"),
+            // Dovecot passwd-file lines: the uid stays.
+            (Shadow, ":5000:5000::/var/vmail/example.org/erin::", ":5000:5000::/var/vmail/example.org/erin::"),
+            (Shadow, ":5000:5000::/var/vmail/example.org/erin::userdb_quota_rule=*:storage=1G",
+                     ":5000:5000::/var/vmail/example.org/erin::userdb_quota_rule=*:storage=1G"),
+            (Shadow, ":5000:5000::/home/erin:/bin/false::", ":5000:5000::/home/erin:/bin/false::"),
+            // Near misses of the shape: one field too few or too many, a
+            // sign, a letter, white space in a numeric field.
+            (Shadow, ":19700:0:99999:7::", ":19700:0:99999:7::"),
+            (Shadow, ":19700:0:99999:7::::", ":19700:0:99999:7::::"),
+            (Shadow, ":19700:0:99999:7:-1::", ":19700:0:99999:7:-1::"),
+            (Shadow, ":19700:0:99999:7::x:", ":19700:0:99999:7::x:"),
+            (Shadow, ": 19700:0:99999:7:::", ": 19700:0:99999:7:::"),
+            (Shadow, ":19700", ":19700"),
+            // A nine-field passwd-file line whose fields are all numbers or
+            // empty has the shape; only the layout tells them apart.
+            (Shadow, ":5000:5000:::::", ":20000:5000:::::"),
+            (PasswdFile, ":5000:5000:::::", ":5000:5000:::::"),
+            (PasswdFile, ":19700:0:99999:7:::", ":19700:0:99999:7:::"),
+        ];
+        for (layout, rest, expected_rest) in cases {
+            let input = format!("alice:A:1\nbob:{{SHA512-CRYPT}}$6$x$y{rest}");
+            let expected = format!("alice:A:1\nbob:{{SHA512-CRYPT}}{NEW}{expected_rest}");
+            let (matches, output) = run(input.as_bytes(), "bob", *layout);
+            assert_eq!(matches, Matches::One, "{input:?}");
+            assert_eq!(
+                String::from_utf8(output).unwrap(),
+                expected,
+                "{layout:?} {input:?}"
             );
         }
     }
@@ -483,7 +561,7 @@ mod tests {
             }
         }
         assert!(expected.ends_with(
-            b"bob:$6$rounds=5000$abcdefghijklmnop$NEW:7:x\r\n\tbob:cont\nbobby:B\ncarol:C"
+            b"bob:$6$rounds=5000$abcdefghijklmnop$NEW:1:x\r\n\tbob:cont\nbobby:B\ncarol:C"
         ));
     }
 

@@ -48,7 +48,7 @@ fn add_appends_a_lower_cased_entry_that_verifies() {
 fn remove_suspend_unsuspend_and_set_hash_round_trip() {
     let fx = Fixture::new();
     let bob = make_hash(b"bobs pw", "bbbbbbbbbbbbbbbb");
-    let content = format!("alice:A:1\nbob:{bob}:1\n\tcontinued\ncarol:C:1\n");
+    let content = format!("alice:A:1\nbob:{bob}:1:0:99999:7:::\n\tcontinued\ncarol:C:1\n");
     fx.domain("example.com", content.as_bytes());
     let config = &fx.config;
 
@@ -78,7 +78,7 @@ fn remove_suspend_unsuspend_and_set_hash_round_trip() {
     let migrated = common::make_hash(b"migrated", "mmmmmmmmmmmmmmmm");
     config.set_hash("example.com", "bob", &migrated).unwrap();
     assert_eq!(config.verify("example.com", "bob", "migrated"), Ok(()));
-    let line = format!("bob:{migrated}:{}\n", day_number());
+    let line = format!("bob:{migrated}:{}:0:99999:7:::\n", day_number());
     assert!(String::from_utf8_lossy(&fx.read("example.com")).contains(&line));
 
     config.remove("example.com", "bob").unwrap();

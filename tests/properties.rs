@@ -382,9 +382,9 @@ fn the_invariants_reject_wrong_rewrites() {
     let hash = common::make_hash(b"pw", "rounds=1000$abcdefghijklmnop");
     let other_hash = common::make_hash(b"other", "rounds=1000$abcdefghijklmnop");
     let slow_hash = common::make_hash(b"pw", "rounds=5000$abcdefghijklmnop");
-    let before: &[u8] = b"# c\nbob:!{PLAIN}x:19000:0\r\nalice:a\n";
+    let before: &[u8] = b"# c\nbob:!{PLAIN}x:19000:0:::::\r\nalice:a\n";
     let file = |line: &str| format!("# c\n{line}\r\nalice:a\n").into_bytes();
-    let right = file(&format!("bob:!{{SHA512-CRYPT}}{hash}:{day}:0"));
+    let right = file(&format!("bob:!{{SHA512-CRYPT}}{hash}:{day}:0:::::"));
     let change = |before: &'static [u8], layout| common::Change {
         before,
         user: "bob",
@@ -395,20 +395,31 @@ fn the_invariants_reject_wrong_rewrites() {
     let shadow = change(before, Layout::Shadow);
     let passwd_file = change(before, Layout::PasswdFile);
     let absent = change(b"alice:a\n", Layout::Shadow);
+    // A passwd-file line in the shadow layout: its uid is no day.
+    let uid_line: &[u8] = b"bob:{SHA512-CRYPT}!x:5000:5000::/home/bob::\n";
+    let uid_file = |line: &str| format!("{line}\n").into_bytes();
+    let not_shadow = change(uid_line, Layout::Shadow);
 
     let outcome = common::assert_change_invariants(&shadow, &Ok(()), &right);
     assert_eq!(outcome, common::Outcome::Changed);
+    let uid_right = uid_file(&format!(
+        "bob:{{SHA512-CRYPT}}!{hash}:5000:5000::/home/bob::"
+    ));
+    let outcome = common::assert_change_invariants(&not_shadow, &Ok(()), &uid_right);
+    assert_eq!(outcome, common::Outcome::Changed);
     #[rustfmt::skip]
     let wrong: Vec<WrongCase> = vec![
-        ("lock lost", &shadow, Ok(()), file(&format!("bob:{{SHA512-CRYPT}}{hash}:{day}:0"))),
-        ("prefix lost", &shadow, Ok(()), file(&format!("bob:!{hash}:{day}:0"))),
-        ("day not set", &shadow, Ok(()), file(&format!("bob:!{{SHA512-CRYPT}}{hash}:19000:0"))),
+        ("lock lost", &shadow, Ok(()), file(&format!("bob:{{SHA512-CRYPT}}{hash}:{day}:0:::::"))),
+        ("prefix lost", &shadow, Ok(()), file(&format!("bob:!{hash}:{day}:0:::::"))),
+        ("day not set", &shadow, Ok(()), file(&format!("bob:!{{SHA512-CRYPT}}{hash}:19000:0:::::"))),
         ("day set in passwd-file", &passwd_file, Ok(()), right.clone()),
-        ("field 4 changed", &shadow, Ok(()), file(&format!("bob:!{{SHA512-CRYPT}}{hash}:{day}:1"))),
-        ("field added", &shadow, Ok(()), file(&format!("bob:!{{SHA512-CRYPT}}{hash}:{day}:0:"))),
-        ("name's case changed", &shadow, Ok(()), file(&format!("Bob:!{{SHA512-CRYPT}}{hash}:{day}:0"))),
-        ("another password", &shadow, Ok(()), file(&format!("bob:!{{SHA512-CRYPT}}{other_hash}:{day}:0"))),
-        ("other rounds", &shadow, Ok(()), file(&format!("bob:!{{SHA512-CRYPT}}{slow_hash}:{day}:0"))),
+        ("field 4 changed", &shadow, Ok(()), file(&format!("bob:!{{SHA512-CRYPT}}{hash}:{day}:1:::::"))),
+        ("field added", &shadow, Ok(()), file(&format!("bob:!{{SHA512-CRYPT}}{hash}:{day}:0::::::"))),
+        ("name's case changed", &shadow, Ok(()), file(&format!("Bob:!{{SHA512-CRYPT}}{hash}:{day}:0:::::"))),
+        ("another password", &shadow, Ok(()), file(&format!("bob:!{{SHA512-CRYPT}}{other_hash}:{day}:0:::::"))),
+        ("other rounds", &shadow, Ok(()), file(&format!("bob:!{{SHA512-CRYPT}}{slow_hash}:{day}:0:::::"))),
+        ("lock after the prefix lost", &not_shadow, Ok(()), uid_file(&format!("bob:{{SHA512-CRYPT}}{hash}:5000:5000::/home/bob::"))),
+        ("uid taken for a day", &not_shadow, Ok(()), uid_file(&format!("bob:{{SHA512-CRYPT}}!{hash}:{day}:5000::/home/bob::"))),
         ("ending changed", &shadow, Ok(()), [&right[..right.len() - 10], b"\nalice:a\n"].concat()),
         ("other line changed", &shadow, Ok(()), [b"# C", &right[3..]].concat()),
         ("line dropped", &shadow, Ok(()), right[..right.len() - 8].to_vec()),

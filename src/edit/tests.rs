@@ -79,7 +79,7 @@ fn single_edits() {
          b"bob:OLD:1:0:99999:7:::\n", Done,
          Some(b"bob:$6$rounds=5000$abcdefghijklmnop$NEW:20000:0:99999:7:::\n")),
         ("set hash keeps the lock", set(), "bob",
-         b"bob:!OLD:1\n", Done, Some(b"bob:!$6$rounds=5000$abcdefghijklmnop$NEW:20000\n")),
+         b"bob:!OLD:1\n", Done, Some(b"bob:!$6$rounds=5000$abcdefghijklmnop$NEW:1\n")),
         ("missing", Suspend, "dave", b"alice:A\n#dave:x\n dave:x\n", Missing, None),
         ("a longer name is another user", Remove, "bob", b"bobby:B\nbo:C\n", Missing, None),
         ("ambiguous", Remove, "bob", b"bob:A\nBOB:B\n", Several, None),
@@ -197,7 +197,7 @@ fn many_users_in_one_pass_the_last_edit_of_a_user_wins() {
     assert_eq!(plan.run(input, &mut output).unwrap(), Pass::Commit);
     assert_eq!(
         output.escape_ascii().to_string(),
-        b"# head\nalice:$6$s$last:20000\nbob:B:1\ncarol:$6$s$c:20000\nbob2:X:1\nBOB:dup:1\nerin:$6$s$e:20000\n"
+        b"# head\nalice:$6$s$last:1\nbob:B:1\ncarol:$6$s$c:1\nbob2:X:1\nBOB:dup:1\nerin:$6$s$e:1\n"
             .escape_ascii()
             .to_string()
     );

@@ -168,8 +168,8 @@ pub struct Change<'a> {
 /// Asserts what a change must have done, judged from the README's rules
 /// without the library's parser. On an error: nothing changed, and the error
 /// is no entry or several. On success: the user has exactly one entry, and
-/// only its line changed, only in the hash field (and the shadow layout's
-/// last-change field).
+/// only its line changed, only in the hash field (and, in the shadow layout
+/// on a line shaped like shadow(5), the last-change field).
 pub fn assert_change_invariants(
     change: &Change<'_>,
     result: &Result<(), passwdpop::Error>,
@@ -263,6 +263,10 @@ fn assert_changed_line(change: &Change<'_>, old: &[u8], new: &[u8]) {
     let mut decoration = old_hash[..bangs].to_vec();
     if has_scheme(&old_hash[bangs..]) {
         decoration.extend_from_slice(b"{SHA512-CRYPT}");
+        // A lock after the prefix is a lock too, and stays where it was.
+        let after_prefix = old_hash[bangs..].splitn(2, |&byte| byte == b'}').nth(1);
+        let inner = after_prefix.unwrap_or_default();
+        decoration.extend(inner.iter().take_while(|&&byte| byte == b'!'));
     }
     let new_hash = new_fields[1]
         .strip_prefix(decoration.as_slice())
@@ -276,7 +280,7 @@ fn assert_changed_line(change: &Change<'_>, old: &[u8], new: &[u8]) {
     );
 
     let unchanged_from = match change.layout {
-        passwdpop::Layout::Shadow if old_fields.len() >= 3 => {
+        passwdpop::Layout::Shadow if is_shadow_shaped(&old_fields) => {
             let day = String::from_utf8_lossy(new_fields[2]);
             assert!(
                 change.days.clone().any(|today| today.to_string() == day),
@@ -294,6 +298,15 @@ fn assert_changed_line(change: &Change<'_>, old: &[u8], new: &[u8]) {
         "other fields: {}",
         shown()
     );
+}
+
+/// shadow(5)'s shape: nine fields, the third to the eighth empty or digits.
+/// Only such a line's third field is a day number that a change sets.
+pub fn is_shadow_shaped(fields: &[&[u8]]) -> bool {
+    fields.len() == 9
+        && fields[2..8]
+            .iter()
+            .all(|field| field.iter().all(u8::is_ascii_digit))
 }
 
 /// Whether a hash (after any `!`) starts with Dovecot's `{X}`, X not empty.
