@@ -55,18 +55,23 @@ impl<'u> EntryFinder<'u> {
     /// The start offsets of the lines of `lines` that are entries for the
     /// user, in order. `lines` must start at the start of a line; its last
     /// line may lack its newline only at the end of the file.
-    pub fn entries<'a>(&'a mut self, lines: &'a [u8]) -> Entries<'a> {
+    /// Fails only when the folded copy cannot be allocated.
+    pub fn entries<'a>(
+        &'a mut self,
+        lines: &'a [u8],
+    ) -> Result<Entries<'a>, std::collections::TryReserveError> {
         self.folded.clear();
         if let Method::Folded(_) = self.method {
+            self.folded.try_reserve(lines.len())?;
             self.folded.extend(lines.iter().map(|&byte| fold(byte)));
         }
-        Entries {
+        Ok(Entries {
             user: self.user,
             method: &self.method,
             folded: &self.folded,
             lines,
             next: Some(0),
-        }
+        })
     }
 }
 
@@ -311,7 +316,7 @@ mod tests {
                 lines.extend_from_slice([&b"\n"[..], b"\r\n", b"\n\n", b""][next(4)]);
             }
             let mut finder = EntryFinder::new(user);
-            let found: Vec<usize> = finder.entries(&lines).collect();
+            let found: Vec<usize> = finder.entries(&lines).unwrap().collect();
             assert_eq!(
                 found,
                 plain_entries(&lines, user),
@@ -347,14 +352,14 @@ mod tests {
                         } else {
                             &[]
                         };
-                        let found: Vec<usize> = finder.entries(&last).collect();
+                        let found: Vec<usize> = finder.entries(&last).unwrap().collect();
                         assert_eq!(found, expected, "{user:?} in {}", last.escape_ascii());
                     }
                 }
                 let mut first = user.as_bytes().to_vec();
                 first.extend_from_slice(b":x\n");
                 first.extend(std::iter::repeat_n(b'\n', filler));
-                let found: Vec<usize> = finder.entries(&first).collect();
+                let found: Vec<usize> = finder.entries(&first).unwrap().collect();
                 assert_eq!(found, [0], "{user:?} in {}", first.escape_ascii());
             }
         }

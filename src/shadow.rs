@@ -7,13 +7,74 @@
 //! byte and never matched. Entries are `user:hash[:more fields]`; user names
 //! match ASCII-case-insensitively, as in Exim's lsearch.
 
-use std::io::{self, Read, Write};
+use std::collections::TryReserveError;
+use std::fmt;
+use std::io::{self, Read, Seek, SeekFrom, Write};
 
 use crate::config::Layout;
 use crate::search::EntryFinder;
 
-/// Bytes read at a time. Lines longer than this grow the buffer.
+/// Bytes read at a time.
 pub const READ_BUFFER: usize = 64 * 1024;
+
+/// The longest line read, its line ending included: 64 KiB. A shadow(5) or
+/// passwd-file line is a few hundred bytes (a `$6$` hash is 106 to 123), a
+/// passwd-file line with many extra fields a few KiB. A longer line, or a
+/// file without newlines (a sparse file of zeros, say), is refused with
+/// [`LineTooLong`] before anything is written, so the read buffer never
+/// grows beyond `MAX_LINE + 1` bytes whatever the file holds.
+pub const MAX_LINE: usize = 64 * 1024;
+
+/// A line longer than [`MAX_LINE`], found at byte `offset` (where the line
+/// starts). Carried inside an [`io::Error`] of kind `InvalidData`; see
+/// [`too_long_line`] for its line number.
+#[derive(Debug)]
+pub struct LineTooLong {
+    pub offset: u64,
+}
+
+impl fmt::Display for LineTooLong {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the line at byte {} is longer than {MAX_LINE} bytes",
+            self.offset
+        )
+    }
+}
+
+impl std::error::Error for LineTooLong {}
+
+/// If `err` is a [`LineTooLong`], the number (from 1) of that line, counted
+/// by reading `input` again from its start. For messages only: the error
+/// path may re-read what the happy path streams once.
+pub fn too_long_line<R: Read + Seek>(err: &io::Error, mut input: R) -> Option<u64> {
+    let too_long = err.get_ref()?.downcast_ref::<LineTooLong>()?;
+    let mut newlines = 0;
+    let mut left = too_long.offset;
+    let mut buffer = [0; 8192];
+    input.seek(SeekFrom::Start(0)).ok()?;
+    while left > 0 {
+        let want = buffer
+            .len()
+            .min(usize::try_from(left).unwrap_or(usize::MAX));
+        let read = match input.read(&mut buffer[..want]) {
+            Ok(0) => break,
+            Ok(read) => read,
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+            Err(_) => return None,
+        };
+        newlines += memchr::memchr_iter(b'\n', &buffer[..read]).count() as u64;
+        left -= read as u64;
+    }
+    Some(newlines + 1)
+}
+
+/// Allocation failure is an error to report, never an abort of the host
+/// process: every buffer whose size depends on the file grows through this.
+fn out_of_memory(err: TryReserveError) -> io::Error {
+    io::Error::new(io::ErrorKind::OutOfMemory, err)
+}
 
 /// What to write into the matching entry.
 #[derive(Clone, Copy, Debug)]
@@ -49,16 +110,24 @@ pub struct Stored {
 
 impl Stored {
     /// `content` is an entry line without its ending, matched for `user`.
-    fn of(content: &[u8], user: &str) -> Stored {
+    fn of(content: &[u8], user: &str) -> io::Result<Stored> {
         // The match compares the first `user.len()` bytes, ignoring ASCII
         // case (see `is_entry_for`): those bytes are the name as stored.
         let name = &content[..user.len().min(content.len())];
         let hash = fields(content).nth(1).unwrap_or_default();
-        Stored {
-            name: name.to_vec(),
-            hash: hash.to_vec(),
-        }
+        Ok(Stored {
+            name: copy(name)?,
+            hash: copy(hash)?,
+        })
     }
+}
+
+/// A copy of bytes of the file, or an error if memory ran out.
+fn copy(bytes: &[u8]) -> io::Result<Vec<u8>> {
+    let mut copy = Vec::new();
+    copy.try_reserve_exact(bytes.len()).map_err(out_of_memory)?;
+    copy.extend_from_slice(bytes);
+    Ok(copy)
 }
 
 /// The scheme prefix written when the old hash had one (Dovecot's convention):
@@ -80,7 +149,7 @@ pub fn rewrite_entry<R: Read, W: Write>(
     user: &str,
     replacement: &Replacement<'_>,
 ) -> io::Result<(Matches, Option<Stored>)> {
-    rewrite_entry_buffered(input, READ_BUFFER, output, user, replacement)
+    rewrite_entry_buffered(input, READ_BUFFER, MAX_LINE, output, user, replacement)
 }
 
 #[cfg(test)]
@@ -90,23 +159,26 @@ fn rewrite<R: Read, W: Write>(
     user: &str,
     replacement: &Replacement<'_>,
 ) -> io::Result<Matches> {
-    rewrite_buffered(input, READ_BUFFER, output, user, replacement)
+    rewrite_buffered(input, READ_BUFFER, MAX_LINE, output, user, replacement)
 }
 
 #[cfg(test)]
 fn rewrite_buffered<R: Read, W: Write>(
     input: R,
     buffer_len: usize,
+    max_line: usize,
     output: W,
     user: &str,
     replacement: &Replacement<'_>,
 ) -> io::Result<Matches> {
-    rewrite_entry_buffered(input, buffer_len, output, user, replacement).map(|(matches, _)| matches)
+    rewrite_entry_buffered(input, buffer_len, max_line, output, user, replacement)
+        .map(|(matches, _)| matches)
 }
 
 fn rewrite_entry_buffered<R: Read, W: Write>(
     input: R,
     buffer_len: usize,
+    max_line: usize,
     mut output: W,
     user: &str,
     replacement: &Replacement<'_>,
@@ -114,7 +186,7 @@ fn rewrite_entry_buffered<R: Read, W: Write>(
     let mut rewritten = Vec::new();
     let mut matches = Matches::None;
     let mut found = None;
-    scan(input, buffer_len, user, |piece| match piece {
+    scan(input, buffer_len, max_line, user, |piece| match piece {
         Piece::Other(bytes) => output.write_all(bytes).map(|()| Step::Continue),
         Piece::Entry(_) if matches == Matches::One => {
             matches = Matches::Several;
@@ -124,8 +196,13 @@ fn rewrite_entry_buffered<R: Read, W: Write>(
             matches = Matches::One;
             let (content, ending) = split_ending(line);
             rewritten.clear();
+            // The new line is the old one with another hash and day: this
+            // is room for all of it, so the pushes below never reallocate.
+            let prefix = scheme_prefix_for(replacement.hash.as_bytes());
+            let room = line.len() + prefix.len() + replacement.hash.len() + 20;
+            rewritten.try_reserve(room).map_err(out_of_memory)?;
             replace_entry(content, replacement, &mut rewritten);
-            found = Some(Stored::of(&rewritten, user));
+            found = Some(Stored::of(&rewritten, user)?);
             rewritten.extend_from_slice(ending);
             output.write_all(&rewritten).map(|()| Step::Continue)
         }
@@ -141,20 +218,21 @@ fn rewrite_entry_buffered<R: Read, W: Write>(
 /// `!` or `{SCHEME}`). Reading stops at that entry. An entry without a
 /// second field has an empty hash.
 pub fn find_entry<R: Read>(input: R, user: &str) -> io::Result<Option<Stored>> {
-    find_entry_buffered(input, READ_BUFFER, user)
+    find_entry_buffered(input, READ_BUFFER, MAX_LINE, user)
 }
 
 fn find_entry_buffered<R: Read>(
     input: R,
     buffer_len: usize,
+    max_line: usize,
     user: &str,
 ) -> io::Result<Option<Stored>> {
     let mut found = None;
-    scan(input, buffer_len, user, |piece| {
+    scan(input, buffer_len, max_line, user, |piece| {
         Ok(match piece {
             Piece::Other(_) => Step::Continue,
             Piece::Entry(line) => {
-                found = Some(Stored::of(split_ending(line).0, user));
+                found = Some(Stored::of(split_ending(line).0, user)?);
                 Step::Stop
             }
         })
@@ -164,16 +242,18 @@ fn find_entry_buffered<R: Read>(
 
 #[cfg(test)]
 fn find_hash<R: Read>(input: R, user: &str) -> io::Result<Option<Vec<u8>>> {
-    find_hash_buffered(input, READ_BUFFER, user)
+    find_hash_buffered(input, READ_BUFFER, MAX_LINE, user)
 }
 
 #[cfg(test)]
 fn find_hash_buffered<R: Read>(
     input: R,
     buffer_len: usize,
+    max_line: usize,
     user: &str,
 ) -> io::Result<Option<Vec<u8>>> {
-    find_entry_buffered(input, buffer_len, user).map(|found| found.map(|stored| stored.hash))
+    find_entry_buffered(input, buffer_len, max_line, user)
+        .map(|found| found.map(|stored| stored.hash))
 }
 
 /// What [`scan`] hands over, in file order.
@@ -190,25 +270,42 @@ enum Step {
     Stop,
 }
 
-/// Streams `input` through one buffer of `buffer_len` bytes and hands over
-/// runs of other lines straight from it. The entries are found by
-/// [`EntryFinder`], which does not visit the lines one by one. A partial
-/// line at the end of a read is moved to the front of the buffer and
-/// completed by the next read; only a line longer than the buffer grows it,
-/// so memory stays bounded by the buffer and the longest line.
+/// Streams `input` through one buffer and hands over runs of other lines
+/// straight from it. The entries are found by [`EntryFinder`], which does
+/// not visit the lines one by one. A partial line at the end of a read is
+/// moved to the front of the buffer and completed by the next read. The
+/// buffer starts at `buffer_len` bytes and grows (fallibly) only for a
+/// longer line, up to `max_line + 1` bytes: a line longer than `max_line`
+/// (its ending included) is an error, [`LineTooLong`].
 fn scan<R: Read>(
     mut input: R,
     buffer_len: usize,
+    max_line: usize,
     user: &str,
     mut handle: impl FnMut(Piece<'_>) -> io::Result<Step>,
 ) -> io::Result<()> {
     let mut finder = EntryFinder::new(user);
-    let mut buffer = vec![0; buffer_len.max(1)];
-    // `buffer[..filled]` is read and not yet handed over; it starts at a line start.
+    let most = max_line + 1;
+    let mut buffer = Vec::new();
+    grow(&mut buffer, buffer_len.clamp(1, most))?;
+    // `buffer[..filled]` is read and not yet handed over; it starts at a
+    // line start, at byte `offset` of the input.
     let mut filled = 0;
+    let mut offset = 0u64;
+    let too_long = |offset| {
+        Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            LineTooLong { offset },
+        ))
+    };
     loop {
         if filled == buffer.len() {
-            buffer.resize(buffer.len() * 2, 0);
+            // The buffer holds one partial line and is full.
+            if filled >= most {
+                return too_long(offset);
+            }
+            let len = buffer.len().saturating_mul(2).min(most);
+            grow(&mut buffer, len)?;
         }
         let read = match input.read(&mut buffer[filled..]) {
             Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
@@ -226,9 +323,16 @@ fn scan<R: Read>(
                 None => continue,
             }
         };
+        // Only the first line can be too long: every later one starts at
+        // least a byte into a buffer of at most `max_line + 1` bytes.
+        let first_end = memchr::memchr(b'\n', &buffer[carried..complete])
+            .map_or(complete, |newline| carried + newline + 1);
+        if first_end > max_line {
+            return too_long(offset);
+        }
         let lines = &buffer[..complete];
         let mut run_start = 0;
-        for start in finder.entries(lines) {
+        for start in finder.entries(lines).map_err(out_of_memory)? {
             let end =
                 memchr::memchr(b'\n', &lines[start..]).map_or(lines.len(), |at| start + at + 1);
             if run_start < start {
@@ -247,7 +351,17 @@ fn scan<R: Read>(
         }
         buffer.copy_within(complete..filled, 0);
         filled -= complete;
+        offset += complete as u64;
     }
+}
+
+/// Grows `buffer` to `len` zeroed bytes, or says that memory ran out.
+fn grow(buffer: &mut Vec<u8>, len: usize) -> io::Result<()> {
+    buffer
+        .try_reserve_exact(len.saturating_sub(buffer.len()))
+        .map_err(out_of_memory)?;
+    buffer.resize(len, 0);
+    Ok(())
 }
 
 /// Splits off the line ending: `\r\n`, `\n`, or nothing on a last line without
@@ -545,14 +659,15 @@ mod tests {
                 let mut output = Vec::new();
                 let reader = trickle(input, reads_of);
                 assert_eq!(
-                    rewrite_buffered(reader, capacity, &mut output, "bob", &replacement).unwrap(),
+                    rewrite_buffered(reader, capacity, MAX_LINE, &mut output, "bob", &replacement)
+                        .unwrap(),
                     Matches::One
                 );
                 assert_eq!(output, expected, "capacity {capacity}, reads of {reads_of}");
                 for user in ["carol", "alice", "bob"] {
                     let reader = trickle(input, reads_of);
                     assert!(
-                        find_hash_buffered(reader, capacity, user)
+                        find_hash_buffered(reader, capacity, MAX_LINE, user)
                             .unwrap()
                             .is_some(),
                         "{user} at {capacity}"
@@ -563,6 +678,91 @@ mod tests {
         assert!(expected.ends_with(
             b"bob:$6$rounds=5000$abcdefghijklmnop$NEW:1:x\r\n\tbob:cont\nbobby:B\ncarol:C"
         ));
+    }
+
+    #[test]
+    fn a_line_longer_than_the_limit_is_refused_at_any_buffer_size() {
+        // With a limit of 8 bytes, line ending included. Verify stops
+        // reading at the first entry, as the mail servers do; a change reads
+        // the whole file unless it meets a second entry.
+        /// input, the number of the too-long line a change and a verify
+        /// of bob meet first
+        type LimitCase = (&'static [u8], Option<u64>, Option<u64>);
+        #[rustfmt::skip]
+        let cases: &[LimitCase] = &[
+            (b"bob:1234\n", Some(1), Some(1)),
+            (b"bob:123\n", None, None),
+            (b"bob:123\nbob:12345", Some(2), None),
+            (b"bob:123\nbob:123", None, None),
+            (b"x\n\nbob:12\r\n\n", None, None),
+            (b"x\n\nbob:123\r\n\n", Some(3), Some(3)),
+            (b"x\n\nalice:1\r\n", Some(3), Some(3)),
+            (b"alice:12345678901234567890\nbob:1\n", Some(1), Some(1)),
+            (b"bob:1\n# a comment, too long\n", Some(2), None),
+            (b"bob:1\n\t123456\n\t1234567\n", Some(3), None),
+            (&[0; 9], Some(1), Some(1)),
+            (&[0; 8], None, None),
+        ];
+        let replacement = Replacement {
+            hash: NEW,
+            layout: Layout::Shadow,
+            day: 7,
+        };
+        for (input, change_meets, verify_meets) in cases {
+            for capacity in [1, 2, 3, 8, 9, 10, 64] {
+                for reads_of in [1, 3, 100] {
+                    let shown = format!("{} at {capacity}, {reads_of}", input.escape_ascii());
+                    let reader = trickle(input, reads_of);
+                    let changed =
+                        rewrite_buffered(reader, capacity, 8, io::sink(), "bob", &replacement)
+                            .map(drop);
+                    let reader = trickle(input, reads_of);
+                    let found = find_hash_buffered(reader, capacity, 8, "bob").map(drop);
+                    for (result, meets) in [(changed, change_meets), (found, verify_meets)] {
+                        let line = result.err().map(|err| {
+                            assert_eq!(err.kind(), io::ErrorKind::InvalidData, "{shown}");
+                            too_long_line(&err, io::Cursor::new(input)).expect(&shown)
+                        });
+                        assert_eq!(line, *meets, "{shown}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_real_limit_is_64_kib_with_the_line_ending() {
+        // bob's line, `len` bytes and then `ending`, between two others
+        // (or last, without an ending).
+        for (len, ending, refused) in [
+            (MAX_LINE - 1, &b"\n"[..], false),
+            (MAX_LINE - 2, b"\r\n", false),
+            (MAX_LINE, b"", false),
+            (MAX_LINE, b"\n", true),
+            (MAX_LINE - 1, b"\r\n", true),
+            (MAX_LINE + 1, b"", true),
+        ] {
+            let mut input = b"alice:x\nbob:".to_vec();
+            input.resize(8 + len, b'h');
+            if !ending.is_empty() {
+                input.extend_from_slice(ending);
+                input.extend_from_slice(b"carol:y\n");
+            }
+            let replacement = Replacement {
+                hash: NEW,
+                layout: Layout::Shadow,
+                day: 1,
+            };
+            let shown = format!("{len} {}", ending.escape_ascii());
+            let changed = rewrite(&input[..], io::sink(), "bob", &replacement);
+            let found = find_hash(&input[..], "nobody");
+            assert_eq!(changed.is_err(), refused, "{shown}");
+            assert_eq!(found.is_err(), refused, "{shown}");
+            if let Err(err) = changed {
+                assert_eq!(too_long_line(&err, io::Cursor::new(&input)), Some(2));
+                assert!(err.to_string().contains("longer than 65536 bytes"), "{err}");
+            }
+        }
     }
 
     #[test]
@@ -661,6 +861,7 @@ mod tests {
                 let matches = rewrite_buffered(
                     trickle(&input, reads_of),
                     capacity,
+                    MAX_LINE,
                     &mut output,
                     user,
                     &replacement,
@@ -676,7 +877,7 @@ mod tests {
                     assert_eq!(output, input);
                 }
                 assert_eq!(
-                    find_hash_buffered(&input[..], capacity, user).unwrap(),
+                    find_hash_buffered(&input[..], capacity, MAX_LINE, user).unwrap(),
                     first_hash,
                     "{user:?} in {:?}",
                     input.escape_ascii().to_string()

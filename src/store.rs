@@ -280,7 +280,7 @@ pub fn edit(
         let mut writer = BufWriter::with_capacity(WRITE_BUFFER, EarlyWriteback::new(&temp.file));
         let decision = pass(&mut &old_file, &mut writer)
             .and_then(|decision| writer.flush().map(|()| decision))
-            .map_err(|err| Error::io(format_args!("rewriting {}", path.display()), err))?;
+            .map_err(|err| read_error("rewriting", &path, err, &old_file))?;
         drop(writer);
         match decision {
             Pass::Commit => break temp,
@@ -311,9 +311,25 @@ pub fn edit(
 pub fn read_entry(root: &Path, domain: &Domain, user: &User) -> Result<Stored, Error> {
     let dir = DomainDir::open(root, domain)?;
     let (file, _) = dir.open_shadow()?;
-    shadow::find_entry(file, user.as_str())
-        .map_err(|err| Error::io(format_args!("reading {}", dir.shadow_path().display()), err))?
+    shadow::find_entry(&file, user.as_str())
+        .map_err(|err| read_error("reading", &dir.shadow_path(), err, &file))?
         .ok_or_else(|| no_such_account(domain, user))
+}
+
+/// An I/O error while `doing` something to the shadow file at `path`; a line
+/// over the length limit is named by its number.
+fn read_error(doing: &str, path: &Path, err: std::io::Error, mut file: &File) -> Error {
+    match shadow::too_long_line(&err, &mut file) {
+        Some(line) => Error::new(
+            Status::IoError,
+            format!(
+                "{} line {line} is longer than {} bytes, the limit for a line; refusing to use the file",
+                path.display(),
+                shadow::MAX_LINE
+            ),
+        ),
+        None => Error::io(format_args!("{doing} {}", path.display()), err),
+    }
 }
 
 /// Days since 1970-01-01 UTC, for the shadow layout's last-change field.

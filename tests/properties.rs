@@ -399,6 +399,10 @@ fn the_invariants_reject_wrong_rewrites() {
     let uid_line: &[u8] = b"bob:{SHA512-CRYPT}!x:5000:5000::/home/bob::\n";
     let uid_file = |line: &str| format!("{line}\n").into_bytes();
     let not_shadow = change(uid_line, Layout::Shadow);
+    let long_line: &'static [u8] = [b"bob:x\nalice:".as_slice(), &[b'y'; 65_536], b"\n"]
+        .concat()
+        .leak();
+    let too_long = change(long_line, Layout::Shadow);
 
     let outcome = common::assert_change_invariants(&shadow, &Ok(()), &right);
     assert_eq!(outcome, common::Outcome::Changed);
@@ -426,7 +430,9 @@ fn the_invariants_reject_wrong_rewrites() {
         ("nothing changed", &shadow, Ok(()), before.to_vec()),
         ("no such account, but there is", &shadow, Err(no_such.clone()), before.to_vec()),
         ("ambiguous, but one entry", &shadow, Err(ambiguous), before.to_vec()),
-        ("failed but changed", &absent, Err(no_such), b"alice:b\n".to_vec()),
+        ("failed but changed", &absent, Err(no_such.clone()), b"alice:b\n".to_vec()),
+        ("a line over the limit, but changed", &too_long, Ok(()), long_line.to_vec()),
+        ("a line over the limit, but no such account", &too_long, Err(no_such), long_line.to_vec()),
     ];
     for (name, change, result, after) in &wrong {
         let caught = std::panic::catch_unwind(|| {

@@ -121,7 +121,12 @@ pub enum Outcome {
     Changed,
     NoSuchAccount,
     Ambiguous,
+    /// A line longer than [`MAX_LINE`].
+    TooLong,
 }
+
+/// The longest line the library reads, its ending included (64 KiB).
+pub const MAX_LINE: usize = 64 * 1024;
 
 impl Fixture {
     /// Writes `content` as `domain`'s shadow file, changes `user`'s password
@@ -167,7 +172,7 @@ pub struct Change<'a> {
 
 /// Asserts what a change must have done, judged from the README's rules
 /// without the library's parser. On an error: nothing changed, and the error
-/// is no entry or several. On success: the user has exactly one entry, and
+/// is no entry, several, or a line over the length limit. On success: the user has exactly one entry, and
 /// only its line changed, only in the hash field (and, in the shadow layout
 /// on a line shaped like shadow(5), the last-change field).
 pub fn assert_change_invariants(
@@ -178,14 +183,23 @@ pub fn assert_change_invariants(
     use passwdpop::Status;
     let old_lines = lines(change.before);
     let entries = entries_for(&old_lines, change.user);
-    let (outcome, line) = match (result, entries.as_slice()) {
-        (Ok(()), &[line]) => (Outcome::Changed, line),
-        (Err(err), []) if err.status() == Status::NoSuchAccount => (Outcome::NoSuchAccount, 0),
-        (Err(err), [_, _, ..]) if err.status() == Status::AmbiguousAccount => {
+    // A line over the limit is an I/O error, unless a second entry comes
+    // first (the change stops there).
+    let too_long = old_lines
+        .iter()
+        .position(|line| line.len() > MAX_LINE)
+        .filter(|&at| entries.get(1).is_none_or(|&second| at < second));
+    let (outcome, line) = match (result, entries.as_slice(), too_long) {
+        (Err(err), _, Some(_)) if err.status() == Status::IoError => (Outcome::TooLong, 0),
+        (Ok(()), &[line], None) => (Outcome::Changed, line),
+        (Err(err), [], None) if err.status() == Status::NoSuchAccount => {
+            (Outcome::NoSuchAccount, 0)
+        }
+        (Err(err), [_, _, ..], None) if err.status() == Status::AmbiguousAccount => {
             (Outcome::Ambiguous, 0)
         }
-        (result, entries) => panic!(
-            "{result:?}, but the entries for {} are lines {entries:?}",
+        (result, entries, too_long) => panic!(
+            "{result:?}, but the entries for {} are lines {entries:?} (too long: {too_long:?})",
             change.user
         ),
     };
