@@ -45,6 +45,7 @@ my @PROTOTYPES = (
     [passwdpop_last_error => 'last_error', [], 'string'],
     [passwdpop_version => 'version', [], 'string'],
     [passwdpop_config_set_threads => '_config_set_threads', [qw(opaque uint32)], 'int'],
+    [passwdpop_config_set_wait_visible => '_config_set_wait_visible', [qw(opaque int)], 'int'],
     [passwdpop_add => '_add', [qw(opaque string string string)], 'int'],
     [passwdpop_remove => '_remove', [qw(opaque string string)], 'int'],
     [passwdpop_suspend => '_suspend', [qw(opaque string string)], 'int'],
@@ -140,6 +141,7 @@ my %OPTION = (
     layout => [\&_config_set_layout, \&_layout],
     lock_timeout_ms => [\&_config_set_lock_timeout_ms, sub { _u32($_[0], 'lock_timeout_ms') }],
     threads => [\&_config_set_threads, sub { _u32($_[0], 'threads') }],
+    wait_visible => [\&_config_set_wait_visible, sub { $_[0] ? 1 : 0 }],
 );
 
 # A passwdpop_config for one call, or undef (the defaults) without options.

@@ -9,6 +9,7 @@ use File::Spec;
 use File::Temp qw(tempdir);
 use JSON::PP ();
 use Test::More;
+use Time::HiRes ();
 
 my $TOP;
 BEGIN {
@@ -162,6 +163,21 @@ subtest 'add, suspend, unsuspend, set_hash, remove' => sub {
     is Passwdpop::verify('example.com', 'carol', 'migrated', { root => $root }), 1;
     Passwdpop::remove('example.com', 'carol@example.com', {%o});
     is read_shadow($root, 'example.com'), "bob:old:1:0:99999:7:::\n", 'removed';
+};
+
+subtest 'wait_visible returns in the second after the rename' => sub {
+    my $root = vmail();
+    domain($root, 'example.com', "bob:old:1\n");
+    for my $call (
+        sub { Passwdpop::change('example.com', 'bob', $SECRET, { root => $root, rounds => 1000, wait_visible => 1 }) },
+        sub { Passwdpop::add('example.com', 'carol', $SECRET, { root => $root, rounds => 1000, wait_visible => 1 }) },
+    ) {
+        $call->();
+        # time() is the kernel's coarse clock, which may lag a few ms behind.
+        my $returned = int Time::HiRes::time();
+        my $renamed = (stat "$root/example.com/shadow")[10];
+        cmp_ok $returned, '>', $renamed, 'returned in a later second than the rename';
+    }
 };
 
 subtest 'a batch applies what it can and says what it could not' => sub {

@@ -39,7 +39,7 @@ final class Passwdpop
     public const LAYOUT_PASSWD_FILE = 1;
     /** The layout names of the command line's --layout. */
     private const LAYOUTS = ['shadow' => self::LAYOUT_SHADOW, 'passwd-file' => self::LAYOUT_PASSWD_FILE];
-    private const OPTIONS = ['root', 'rounds', 'layout', 'lock_timeout_ms', 'threads'];
+    private const OPTIONS = ['root', 'rounds', 'layout', 'lock_timeout_ms', 'threads', 'wait_visible'];
     private const U32_MAX = 4294967295;
     /**
      * cPanel API 2 functions answered here: the parameters each needs, and
@@ -214,6 +214,9 @@ final class Passwdpop
             }
             if (isset($options['threads'])) {
                 self::check($ffi->passwdpop_config_set_threads($config, self::u32($options['threads'], 'threads')));
+            }
+            if (isset($options['wait_visible'])) {
+                self::check($ffi->passwdpop_config_set_wait_visible($config, $options['wait_visible'] ? 1 : 0));
             }
         } catch (\Throwable $err) {
             $ffi->passwdpop_config_free($config);

@@ -22,6 +22,7 @@ const char *passwdpop_strerror(int status);
 const char *passwdpop_last_error(void);
 const char *passwdpop_version(void);
 int passwdpop_config_set_threads(passwdpop_config *config, uint32_t threads);
+int passwdpop_config_set_wait_visible(passwdpop_config *config, int wait);
 int passwdpop_add(const passwdpop_config *config, const char *domain, const char *user, const char *password);
 int passwdpop_remove(const passwdpop_config *config, const char *domain, const char *user);
 int passwdpop_suspend(const passwdpop_config *config, const char *domain, const char *user);

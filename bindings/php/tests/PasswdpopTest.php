@@ -146,6 +146,20 @@ final class PasswdpopTest extends TestCase
         $this->assertSame("bob:old:1:0:99999:7:::\n", $this->shadow('example.com'));
     }
 
+    public function testWaitVisibleReturnsInTheSecondAfterTheRename(): void
+    {
+        $this->domain('example.com', "bob:old:1\n");
+        $o = ['root' => $this->root, 'rounds' => 1000, 'wait_visible' => true];
+        foreach ([fn () => Passwdpop::change('example.com', 'bob', self::SECRET, $o),
+                  fn () => Passwdpop::add('example.com', 'carol', self::SECRET, $o)] as $call) {
+            $call();
+            // time() may read the kernel's coarse clock, a few ms behind.
+            $returned = (int) floor(microtime(true));
+            clearstatcache();
+            $this->assertGreaterThan(stat("$this->root/example.com/shadow")['ctime'], $returned);
+        }
+    }
+
     public function testABatchAppliesWhatItCanAndSaysWhatItCouldNot(): void
     {
         $this->domain('one.example', "bob:old:1\nann:old:1\n");

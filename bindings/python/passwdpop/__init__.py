@@ -242,6 +242,10 @@ def _root(root, what="root"):
     return os.fsencode(root)
 
 
+def _flag(value, what):
+    return 1 if value else 0
+
+
 #: Each option: the config setter it calls, and how its value is converted.
 _SETTERS = {
     "root": (_lib.passwdpop_config_set_root, _root),
@@ -249,6 +253,7 @@ _SETTERS = {
     "layout": (_lib.passwdpop_config_set_layout, _layout),
     "lock_timeout_ms": (_lib.passwdpop_config_set_lock_timeout_ms, _u32),
     "threads": (_lib.passwdpop_config_set_threads, _u32),
+    "wait_visible": (_lib.passwdpop_config_set_wait_visible, _flag),
 }
 
 
@@ -271,13 +276,17 @@ def _call(function, options, domain, user, secret=None, secret_status=None):
         config.close()
 
 
-def change(domain, user, password, *, root=None, rounds=None, layout=None, lock_timeout_ms=None):
+def change(domain, user, password, *, root=None, rounds=None, layout=None, lock_timeout_ms=None, wait_visible=None):
     """Sets a new password for ``user`` (local part or full address) in
     ``<root>/<domain>/shadow``. Options left at None keep the library's
     defaults (root ``PASSWDPOP_ROOT`` or ``/etc/vmail``, 5000 rounds, shadow
-    layout, 10 s lock timeout). ``layout`` is ``"shadow"``,
-    ``"passwd-file"`` or a ``LAYOUT_*`` constant. Raises :class:`Error`."""
-    options = dict(root=root, rounds=rounds, layout=layout, lock_timeout_ms=lock_timeout_ms)
+    layout, 10 s lock timeout, no wait). ``layout`` is ``"shadow"``,
+    ``"passwd-file"`` or a ``LAYOUT_*`` constant. ``wait_visible=True``
+    returns only once Dovecot, which looks at the file at most once a
+    second, sees the change (at most 1 s later). Raises :class:`Error`."""
+    options = dict(
+        root=root, rounds=rounds, layout=layout, lock_timeout_ms=lock_timeout_ms, wait_visible=wait_visible
+    )
     if all(value is None for value in options.values()):
         # No option: the plain entry point, with the defaults.
         _check(_call(lambda _, *names: _lib.passwdpop(*names), {}, domain, user, password, STATUS["INVALID_PASSWORD"]))

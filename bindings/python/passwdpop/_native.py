@@ -32,6 +32,7 @@ PROTOTYPES = {
     "passwdpop_last_error": (_str, []),
     "passwdpop_version": (_str, []),
     "passwdpop_config_set_threads": (_int, [_config_p, _u32]),
+    "passwdpop_config_set_wait_visible": (_int, [_config_p, _int]),
     "passwdpop_add": (_int, [_config_p, _str, _str, _str]),
     "passwdpop_remove": (_int, [_config_p, _str, _str]),
     "passwdpop_suspend": (_int, [_config_p, _str, _str]),

@@ -136,6 +136,17 @@ def test_add_suspend_unsuspend_set_hash_remove(vmail):
     assert caught.value.name == "NO_SUCH_ACCOUNT"
 
 
+def test_wait_visible_returns_in_the_second_after_the_rename(vmail):
+    vmail.domain("example.com", b"bob:old:1\n")
+    for _ in range(2):
+        passwdpop.change("example.com", "bob", SECRET, root=vmail.root, rounds=1000, wait_visible=True)
+        returned = time.time()
+        renamed = os.stat(os.path.join(vmail.root, "example.com", "shadow")).st_ctime
+        assert int(returned) > int(renamed), (returned, renamed)
+    passwdpop.add("example.com", "carol", SECRET, root=vmail.root, wait_visible=True)
+    assert int(time.time()) > int(os.stat(os.path.join(vmail.root, "example.com", "shadow")).st_ctime)
+
+
 def test_a_batch_applies_what_it_can_and_says_what_it_could_not(vmail):
     vmail.domain("one.example", b"bob:old:1\nann:old:1\n")
     vmail.domain("two.example", b"bob:old:1\n")
