@@ -168,10 +168,18 @@ fn xattrs(path: &Path) -> Vec<(String, Vec<u8>)> {
     all
 }
 
-/// Changes bob's password with the CLI, under strace's delays, while the
-/// racer (uid [`RACER_UID`], groups [`STAFF_GID`]) watches; what it got from
-/// each temp file.
-fn race(fx: &Fixture, dir: &Path) -> Vec<(String, Access)> {
+/// How the temp files come.
+#[derive(Clone, Copy, Debug)]
+enum Writer {
+    /// One change by the CLI, with strace holding each permission change.
+    Throttled,
+    /// This many changes through the library, back to back, at full speed.
+    Unthrottled(usize),
+}
+
+/// Changes bob's password while the racer (uid [`RACER_UID`], groups
+/// [`STAFF_GID`]) watches; what it got from each temp file.
+fn race(fx: &Fixture, dir: &Path, writer: Writer) -> Vec<(String, Access)> {
     let exe = std::env::current_exe().unwrap();
     let mut racer = Command::new("setpriv")
         .arg(format!("--reuid={RACER_UID}"))
@@ -190,20 +198,33 @@ fn race(fx: &Fixture, dir: &Path) -> Vec<(String, Access)> {
         .find(|line| line.starts_with("racer: "));
     assert_eq!(ready.as_deref(), Some("racer: ready"));
 
-    let mut strace = Command::new("strace");
-    strace
-        .args(["-f", "-qq", "-o", "/dev/null", "-e", "signal=none", "-e"])
-        .arg(format!(
-            "inject=fchown,fchmod,fsetxattr,fremovexattr:delay_enter={DELAY_US}"
-        ))
-        .arg(BIN)
-        .args(["--root", fx.root.to_str().unwrap()])
-        .args(["--domain", "example.com", "--email", "bob"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let writer = spawn_with_stdin(&mut strace, b"new-password\n");
-    let output = writer.wait_with_output().unwrap();
-    assert!(output.status.success(), "{output:?}");
+    let changes = match writer {
+        Writer::Throttled => {
+            let mut strace = Command::new("strace");
+            strace
+                .args(["-f", "-qq", "-o", "/dev/null", "-e", "signal=none", "-e"])
+                .arg(format!(
+                    "inject=fchown,fchmod,fsetxattr,fremovexattr:delay_enter={DELAY_US}"
+                ))
+                .arg(BIN)
+                .args(["--no-wait-visible", "--root", fx.root.to_str().unwrap()])
+                .args(["--domain", "example.com", "--email", "bob"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped());
+            let writer = spawn_with_stdin(&mut strace, b"new-password\n");
+            let output = writer.wait_with_output().unwrap();
+            assert!(output.status.success(), "{output:?}");
+            1
+        }
+        Writer::Unthrottled(changes) => {
+            for _ in 0..changes {
+                fx.config
+                    .change("example.com", "bob", "new-password")
+                    .unwrap();
+            }
+            changes
+        }
+    };
 
     fs::write(dir.join(STOP), b"").unwrap();
     let seen: Vec<(String, Access)> = lines
@@ -216,7 +237,11 @@ fn race(fx: &Fixture, dir: &Path) -> Vec<(String, Access)> {
         .collect();
     assert!(racer.wait().unwrap().success());
     fs::remove_file(dir.join(STOP)).unwrap();
-    assert_eq!(seen.len(), 1, "the racer saw one temp file: {seen:?}");
+    assert_eq!(
+        seen.len(),
+        changes,
+        "the racer saw every temp file: {seen:?}"
+    );
     seen
 }
 
@@ -232,8 +257,8 @@ struct Case {
     allowed: Access,
 }
 
-#[test]
-fn the_temp_file_never_grants_more_than_the_final_file() {
+/// The four cases; see [`Case`].
+fn cases() -> [Case; 4] {
     #[rustfmt::skip]
     let cases = [
         // The owning group's own entry is narrower than the mask, which a
@@ -251,42 +276,70 @@ fn the_temp_file_never_grants_more_than_the_final_file() {
                mode: 0o640, acl: "u::rw-,g::r--,u:0:r--,m::r--,o::---", default_acl: "",
                allowed: Access::None },
     ];
-    for case in cases {
-        let fx = Fixture::new();
-        let shadow = fx.domain("example.com", CONTENT);
-        let dir = open_up(&fx, "example.com");
-        if case.name.contains("set-group-ID") {
-            fs::set_permissions(&dir, fs::Permissions::from_mode(0o2750)).unwrap();
-        }
-        std::os::unix::fs::chown(&shadow, Some(0), Some(case.group)).unwrap();
-        fs::set_permissions(&shadow, fs::Permissions::from_mode(case.mode)).unwrap();
-        if !case.acl.is_empty() {
-            setfacl(&["--set", case.acl], &shadow);
-        }
-        if !case.default_acl.is_empty() {
-            setfacl(&["-d", "-m", case.default_acl], &dir);
-        }
-        let acl_before = getfacl(&shadow);
-        let xattrs_before = xattrs(&shadow);
+    cases
+}
 
-        let seen = race(&fx, &dir);
-        for (temp, access) in &seen {
-            // The racer does open what the final file allows it: it is
-            // really racing.
-            if case.allowed == Access::Read {
-                assert_eq!(*access, Access::Read, "{}: {temp}", case.name);
-            }
-            assert!(
-                *access <= case.allowed,
-                "{}: the racer opened {temp} {access:?}; the final file allows {:?}",
-                case.name,
-                case.allowed
-            );
+/// Sets a case up, lets the racer watch `writer`'s changes, and checks that
+/// it never got more than the final file allows it.
+fn check(case: &Case, writer: Writer) {
+    let fx = Fixture::new();
+    let shadow = fx.domain("example.com", CONTENT);
+    let dir = open_up(&fx, "example.com");
+    if case.name.contains("set-group-ID") {
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o2750)).unwrap();
+    }
+    std::os::unix::fs::chown(&shadow, Some(0), Some(case.group)).unwrap();
+    fs::set_permissions(&shadow, fs::Permissions::from_mode(case.mode)).unwrap();
+    if !case.acl.is_empty() {
+        setfacl(&["--set", case.acl], &shadow);
+    }
+    if !case.default_acl.is_empty() {
+        setfacl(&["-d", "-m", case.default_acl], &dir);
+    }
+    let acl_before = getfacl(&shadow);
+    let xattrs_before = xattrs(&shadow);
+
+    let seen = race(&fx, &dir, writer);
+    let what = format!("{} ({writer:?})", case.name);
+    for (temp, access) in &seen {
+        assert!(
+            *access <= case.allowed,
+            "{what}: the racer opened {temp} {access:?}; the final file allows {:?}",
+            case.allowed
+        );
+    }
+    // The racer does open what the final file allows it: it is really
+    // racing. (Throttled, every time; at full speed, some of the time.)
+    if case.allowed == Access::Read {
+        let read = seen.iter().filter(|(_, access)| *access == Access::Read);
+        match writer {
+            Writer::Throttled => assert_eq!(read.count(), seen.len(), "{what}"),
+            Writer::Unthrottled(_) => assert!(read.count() > 0, "{what}"),
         }
-        assert_eq!(getfacl(&shadow), acl_before, "{}", case.name);
-        assert_eq!(xattrs(&shadow), xattrs_before, "{}", case.name);
-        let content = fx.read("example.com");
-        assert!(crypt_accepts(b"new-password", &hash_of(&content, "bob")));
+    }
+    assert_eq!(getfacl(&shadow), acl_before, "{what}");
+    assert_eq!(xattrs(&shadow), xattrs_before, "{what}");
+    let content = fx.read("example.com");
+    assert!(crypt_accepts(b"new-password", &hash_of(&content, "bob")));
+}
+
+#[test]
+fn the_temp_file_never_grants_more_than_the_final_file() {
+    for case in cases() {
+        check(&case, Writer::Throttled);
+    }
+}
+
+/// The same race without strace, as an attacker would run it: many changes
+/// at full speed (`PASSWDPOP_RACES`, default 100 per case).
+#[test]
+fn the_temp_file_never_grants_more_than_the_final_file_at_full_speed() {
+    let changes = std::env::var("PASSWDPOP_RACES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(100);
+    for case in cases() {
+        check(&case, Writer::Unthrottled(changes));
     }
 }
 
