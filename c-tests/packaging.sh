@@ -228,10 +228,38 @@ check "SOURCE_DATE_EPOCH dates every file in the package" sh -c \
 check "lintian: no errors or warnings" lintian --fail-on error,warning \
     "target/deb/${runtime}_${version}_$arch.deb" "target/deb/libpasswdpop-dev_${version}_$arch.deb"
 
+# The bindings: plain files where each language looks by default, tied to
+# this very library.
+bindings="python3-passwdpop libpasswdpop-perl php-passwdpop"
+for package in $bindings; do
+    deb=target/deb/${package}_${version}_all.deb
+    check "$deb exists" test -f "$deb"
+    check "$package: Architecture: all" expect all dpkg-deb -f "$deb" Architecture
+    check "$package: depends on $runtime (= $version)" \
+        sh -c "dpkg-deb -f $deb Depends | grep -q '$runtime (= $version)'"
+    check "$package: files owned by root" \
+        sh -c "! dpkg-deb -c $deb | awk '{print \$2}' | grep -v '^root/root$'"
+    dpkg-deb -x "$deb" "$scratch/bindings"
+done
+for file in passwdpop/__init__.py passwdpop/_native.py; do
+    check "python3-passwdpop: /usr/lib/python3/dist-packages/$file" \
+        cmp "$scratch/bindings/usr/lib/python3/dist-packages/$file" "bindings/python/$file"
+done
+check "libpasswdpop-perl: /usr/share/perl5/Passwdpop.pm" \
+    cmp "$scratch/bindings/usr/share/perl5/Passwdpop.pm" bindings/perl/lib/Passwdpop.pm
+check "libpasswdpop-perl: the manual page Passwdpop(3pm)" \
+    sh -c "gzip -dc $scratch/bindings/usr/share/man/man3/Passwdpop.3pm.gz | grep -q '^\\.TH Passwdpop 3pm'"
+for file in bindings/php/src/*; do
+    check "php-passwdpop: /usr/share/php/Passwdpop/${file##*/}" \
+        cmp "$scratch/bindings/usr/share/php/Passwdpop/${file##*/}" "$file"
+done
+check "lintian: no errors or warnings in the bindings' packages" lintian --fail-on error,warning \
+    $(for package in $bindings; do echo "target/deb/${package}_${version}_all.deb"; done)
+
 # (c) Installable with dpkg -i, and purged again whatever happens, so later
 # tests on this reused machine never pick up a system copy.
 if [ "$(id -u)" = 0 ] && ! dpkg -s "libpasswdpop$major" >/dev/null 2>&1; then
-    trap 'dpkg --purge libpasswdpop-dev "libpasswdpop$major" >/dev/null 2>&1; rm -rf "$scratch"' EXIT
+    trap 'dpkg --purge $bindings libpasswdpop-dev "libpasswdpop$major" >/dev/null 2>&1; rm -rf "$scratch"' EXIT
     check "dpkg -i installs both packages" dpkg -i \
         "target/deb/libpasswdpop${major}_${version}_$arch.deb" "target/deb/libpasswdpop-dev_${version}_$arch.deb"
     check "the installed command runs" sh -c "/usr/bin/passwdpop --version | grep -q '$version'"
@@ -252,8 +280,25 @@ if [ "$(id -u)" = 0 ] && ! dpkg -s "libpasswdpop$major" >/dev/null 2>&1; then
     printf 'bob:old:1\n' > "$root/example.com/shadow"
     check "a consumer built with the system's pkg-config runs" sh -c \
         "cc $top/c-tests/consumer.c -o $scratch/system-consumer \$(pkg-config --cflags --libs passwdpop) -lcrypt && $scratch/system-consumer $root example.com bob sys-pw"
-    check "dpkg --purge removes them" dpkg --purge libpasswdpop-dev "libpasswdpop$major"
-    check "nothing of ours is left in the system" sh -c "! ls /usr/lib/$multiarch/libpasswdpop* /usr/include/passwdpop.h 2>/dev/null"
+    # One line from each language, against the installed library only:
+    # no PASSWDPOP_LIBRARY, run from a directory with nothing to import.
+    check "dpkg -i installs the bindings" dpkg -i \
+        $(for package in $bindings; do echo "target/deb/${package}_${version}_all.deb"; done)
+    printf 'bob:old:1\nann:old:1\ncarol:old:1\n' > "$root/example.com/shadow"
+    installed() { (cd "$scratch" && env -u PASSWDPOP_LIBRARY -u PERL5LIB -u PYTHONPATH "$@"); }
+    check "python3: import passwdpop; passwdpop.change(...)" installed /usr/bin/python3 -c \
+        "import passwdpop; assert passwdpop.__file__.startswith('/usr/lib/python3/dist-packages/'); passwdpop.change('example.com', 'bob', 'python-pw', root='$root')"
+    check "perl: use Passwdpop; Passwdpop::change(...)" installed perl -MPasswdpop -e \
+        "\$INC{'Passwdpop.pm'} eq '/usr/share/perl5/Passwdpop.pm' or die; Passwdpop::change('example.com', 'ann', 'perl-pw', { root => '$root' })"
+    check "php: require 'Passwdpop/autoload.php'; Passwdpop::change(...)" installed php -r \
+        "require 'Passwdpop/autoload.php'; Passwdpop\\Passwdpop::change('example.com', 'carol', 'php-pw', ['root' => '$root']);"
+    for pair in bob:python-pw ann:perl-pw carol:php-pw; do
+        check "the installed command accepts ${pair#*:} for ${pair%%:*}" sh -c \
+            "printf '%s\n' '${pair#*:}' | /usr/bin/passwdpop --verify --root $root --domain example.com --email ${pair%%:*}"
+    done
+    check "dpkg --purge removes them" dpkg --purge $bindings libpasswdpop-dev "libpasswdpop$major"
+    check "nothing of ours is left in the system" sh -c "! ls /usr/lib/$multiarch/libpasswdpop* /usr/include/passwdpop.h \
+        /usr/lib/python3/dist-packages/passwdpop* /usr/share/perl5/Passwdpop.pm /usr/share/php/Passwdpop 2>/dev/null"
 else
     echo "packaging: dpkg -i not tried (needs root, and no installed libpasswdpop$major)"
 fi

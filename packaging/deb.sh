@@ -5,6 +5,9 @@
 #                        and BENCHMARKS.md
 #   libpasswdpop-dev     header, pkg-config file, static library, unversioned
 #                        symlink
+#   python3-passwdpop, libpasswdpop-perl, php-passwdpop
+#                        the bindings (Architecture: all), where Debian's
+#                        Python 3, Perl and PHP look without configuration
 # Every installed file goes to exactly one package (`move`); `build` then
 # adds what Debian wants in each (copyright, changelog, control, md5sums) and
 # writes the .deb. To add a package: stage its files, `move` them, `build` it.
@@ -41,6 +44,23 @@ stage=$out/stage
 packages=$out/src/debian
 "${MAKE:-make}" --no-print-directory install DESTDIR="$stage" PREFIX=/usr \
     LIBDIR="/$libdir" MANDIR=/usr/share/man DOCDIR="/usr/share/doc/$runtime" >/dev/null
+
+# The bindings are plain source files, loaded by each language's FFI.
+python_dir=usr/lib/python3/dist-packages
+perl_dir=usr/share/perl5
+php_dir=usr/share/php/Passwdpop
+install -d "$stage/$python_dir/passwdpop" "$stage/$python_dir/passwdpop-$version.dist-info" \
+    "$stage/$perl_dir" "$stage/usr/share/man/man3" "$stage/$php_dir"
+install -m 0644 bindings/python/passwdpop/__init__.py bindings/python/passwdpop/_native.py \
+    bindings/python/passwdpop/py.typed "$stage/$python_dir/passwdpop/"
+# What importlib.metadata and pip read to know the package is there.
+printf 'Metadata-Version: 2.1\nName: passwdpop\nVersion: %s\nSummary: %s\nRequires-Python: >=3.8\n' \
+    "$version" "Change virtual mail passwords in per-domain shadow files" \
+    > "$stage/$python_dir/passwdpop-$version.dist-info/METADATA"
+install -m 0644 bindings/perl/lib/Passwdpop.pm "$stage/$perl_dir/Passwdpop.pm"
+pod2man --section=3pm --center="passwdpop" --release="$version" --date="$(LC_ALL=C date -u -d "@$SOURCE_DATE_EPOCH" +%Y-%m-%d)" \
+    bindings/perl/lib/Passwdpop.pm "$stage/usr/share/man/man3/Passwdpop.3pm"
+install -m 0644 bindings/php/src/*.php bindings/php/src/passwdpop.h "$stage/$php_dir/"
 
 move() { # PACKAGE PATH...
     package=$1
@@ -103,6 +123,12 @@ move "$runtime" "$libdir/libpasswdpop.so.$version" "$libdir/libpasswdpop.so.$maj
     "usr/share/doc/$runtime/BENCHMARKS.md"
 move libpasswdpop-dev usr/include/passwdpop.h "$libdir/pkgconfig/passwdpop.pc" \
     "$libdir/libpasswdpop.a" "$libdir/libpasswdpop.so"
+move python3-passwdpop "$python_dir/passwdpop/__init__.py" "$python_dir/passwdpop/_native.py" \
+    "$python_dir/passwdpop/py.typed" "$python_dir/passwdpop-$version.dist-info/METADATA"
+move libpasswdpop-perl "$perl_dir/Passwdpop.pm" usr/share/man/man3/Passwdpop.3pm
+for file in bindings/php/src/*.php bindings/php/src/passwdpop.h; do
+    move php-passwdpop "$php_dir/${file##*/}"
+done
 leftover=$(find "$stage" -type f -o -type l)
 if [ -n "$leftover" ]; then
     echo "deb.sh: installed files in no package: $leftover" >&2
@@ -131,3 +157,22 @@ build libpasswdpop-dev "$arch" libdevel "$runtime (= $version), libcrypt-dev" \
     "change virtual mail passwords (development files)" \
     " Header, pkg-config file and static library for libpasswdpop, which
  changes the password of a virtual mail account in a per-domain shadow file."
+# The bindings need this very library: they declare every function it exports.
+build python3-passwdpop all python "$runtime (= $version), python3:any" \
+    "change virtual mail passwords (Python 3 binding)" \
+    " passwdpop writes a fresh SHA512-crypt hash into the right line of
+ /etc/vmail/<domain>/shadow, as Exim and Dovecot read it. This package lets
+ Python 3 scripts call libpasswdpop through ctypes (import passwdpop),
+ with cPanel LiveAPI's api2 call shape."
+build libpasswdpop-perl all perl "$runtime (= $version), perl, libffi-platypus-perl" \
+    "change virtual mail passwords (Perl binding)" \
+    " passwdpop writes a fresh SHA512-crypt hash into the right line of
+ /etc/vmail/<domain>/shadow, as Exim and Dovecot read it. This package lets
+ Perl scripts call libpasswdpop through FFI::Platypus (use Passwdpop), with
+ cPanel LiveAPI's api2 call shape."
+build php-passwdpop all php "$runtime (= $version), php-common, php-ffi" \
+    "change virtual mail passwords (PHP binding)" \
+    " passwdpop writes a fresh SHA512-crypt hash into the right line of
+ /etc/vmail/<domain>/shadow, as Exim and Dovecot read it. This package lets
+ PHP scripts call libpasswdpop through PHP's FFI extension
+ (require 'Passwdpop/autoload.php'), with cPanel LiveAPI's api2 call shape."
