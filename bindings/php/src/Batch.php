@@ -20,7 +20,7 @@ namespace Passwdpop;
  */
 final class Batch implements \Countable
 {
-    private ?\FFI\CData $batch;
+    private ?\FFI\CData $batch = null;
 
     public function __construct(array $options = [])
     {

@@ -356,6 +356,7 @@ class Batch:
     :class:`Error` (returned, not raised)."""
 
     def __init__(self, **options):
+        self._pointer = None  # for close() when the config is refused
         config = _Config(options)
         try:
             self._pointer = _lib.passwdpop_batch_new(config.pointer)

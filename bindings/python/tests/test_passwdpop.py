@@ -1,4 +1,5 @@
 import ctypes
+import gc
 import os
 import pathlib
 import re
@@ -179,6 +180,18 @@ def test_a_batch_applies_what_it_can_and_says_what_it_could_not(vmail):
         stored = vmail.hash_of(domain, user)
         assert crypt(password, stored) == stored
     assert vmail.hash_of("one.example", b"ann") == given
+    # A refused config: an Error, and nothing for __del__ to trip over.
+    unraisable = []
+    hook, sys.unraisablehook = sys.unraisablehook, unraisable.append
+    try:
+        with pytest.raises(passwdpop.Error) as refused:
+            passwdpop.Batch(root="relative/dir")
+        assert refused.value.name == "INVALID_CONFIG"
+        del refused
+        gc.collect()
+    finally:
+        sys.unraisablehook = hook
+    assert unraisable == []
     # Freed: the library answers a NULL batch.
     assert len(batch) == 0
     with pytest.raises(passwdpop.Error) as freed:
