@@ -5,8 +5,10 @@
 //! Each line's key is looked up in a hash map of the users asked for
 //! (lower-cased, since names match ASCII-case-insensitively), so a pass
 //! costs O(lines + edits), never O(lines × edits). A key found there is
-//! confirmed by the same rule a single change uses ([`is_entry_for`]), so
-//! "the entry for bob" means the same line to every operation.
+//! confirmed by the same rule a single change uses ([`classify`]), so
+//! "the entry for bob" means the same line to every operation; a line that
+//! Exim's lsearch and Dovecot's passwd-file read differently makes its user
+//! ambiguous, never edited.
 //!
 //! A user with two entries is ambiguous and must not be edited, but that is
 //! only known at the second entry, after the first was written out edited.
@@ -17,7 +19,7 @@ use std::collections::HashMap;
 use std::io::{self, Read, Write};
 
 use crate::config::Layout;
-use crate::search::is_entry_for;
+use crate::search::{classify, is_c_space, Kind};
 use crate::shadow::{self, has_scheme_prefix, scheme_prefix_len, split_ending, Replacement};
 use crate::validate::MAX_USER_LEN;
 
@@ -74,7 +76,7 @@ pub enum Pass {
 }
 
 struct Target {
-    /// The user as validated (a local part), for [`is_entry_for`].
+    /// The user as validated (a local part), for [`classify`].
     user: String,
     ops: Vec<Op>,
     matches: u32,
@@ -175,8 +177,26 @@ impl Plan {
         let mut state = PassState::default();
         let mut edited = Vec::new();
         let mut key = Vec::with_capacity(MAX_USER_LEN);
+        // The two rules of `search` that look past a line: Exim's lsearch
+        // skips the line after one holding a NUL byte, and appends a line
+        // starting with white space to the entry above (to its hash, when
+        // that is the last field).
+        let mut after_nul = false;
+        let mut hash_ends_entry_of: Option<usize> = None;
         for_each_line(input, |line| {
             let (content, ending) = split_ending(line);
+            if let Some(target) = hash_ends_entry_of.take() {
+                // Removing the entry removes that line too, which leaves
+                // nothing to disagree on; any other edit must not go on.
+                let target = &mut self.targets[target];
+                let continued = line
+                    .first()
+                    .is_some_and(|&byte| byte != b'\n' && is_c_space(byte));
+                if continued && target.ops.iter().any(|op| *op != Op::Remove) {
+                    target.matches += 2;
+                }
+            }
+            let line_after_nul = std::mem::replace(&mut after_nul, line.contains(&0));
             if let Some(owner) = state.removing {
                 if is_continuation(content) {
                     self.targets[owner].changed = true;
@@ -190,11 +210,19 @@ impl Plan {
                 state.first_hash = Some(has_scheme_prefix(unlocked_hash(content)));
             }
             state.note_line(content, ending);
-            let Some(target) = self.lookup(line, content, &mut key) else {
+            let Some((target, disputed)) = self.lookup(line, content, &mut key) else {
                 return output.write_all(line);
             };
             let target_state = &mut self.targets[target];
-            target_state.matches += 1;
+            // A disputed line counts as two entries: the user is ambiguous.
+            if disputed || line_after_nul {
+                target_state.matches += 2;
+            } else {
+                target_state.matches += 1;
+                if memchr::memchr_iter(b':', content).count() <= 1 {
+                    hash_ends_entry_of = Some(target);
+                }
+            }
             if target_state.matches > 1 || target_state.excluded || target_state.ops.is_empty() {
                 return output.write_all(line);
             }
@@ -244,8 +272,18 @@ impl Plan {
         })
     }
 
-    /// The target whose entry `line` is, if any.
-    fn lookup(&self, line: &[u8], content: &[u8], key: &mut Vec<u8>) -> Option<usize> {
+    /// The target whose entry `line` is, if any, and whether the line is
+    /// disputed between the mail servers.
+    fn lookup(&self, line: &[u8], content: &[u8], key: &mut Vec<u8>) -> Option<(usize, bool)> {
+        if content.first() == Some(&b'"') {
+            // A quoted key may hold escapes: ask every target (such lines
+            // are rare, and always disputed).
+            let target = self
+                .targets
+                .iter()
+                .position(|target| classify(line, target.user.as_bytes()).is_some())?;
+            return Some((target, true));
+        }
         let candidate = candidate_key(content)?;
         if candidate.len() > MAX_USER_LEN {
             return None;
@@ -253,7 +291,10 @@ impl Plan {
         key.clear();
         key.extend(candidate.iter().map(u8::to_ascii_lowercase));
         let target = *self.by_key.get(key.as_slice())?;
-        is_entry_for(line, self.targets[target].user.as_bytes()).then_some(target)
+        match classify(line, self.targets[target].user.as_bytes())? {
+            Kind::Entry => Some((target, false)),
+            Kind::Disputed(_) => Some((target, true)),
+        }
     }
 }
 
@@ -414,20 +455,17 @@ fn unlock(hash: &[u8]) -> Vec<u8> {
     unlocked
 }
 
-/// The key a line may be an entry for, before [`is_entry_for`] decides: up
-/// to a `:` or white space (where Exim's lsearch ends a key), unquoted when
-/// it starts with `"`. Never a key for comments, blank and continuation lines.
+/// The key a line may be an entry for, before [`classify`] decides: up
+/// to a `:`, white space or a NUL byte (where Exim's lsearch ends a key;
+/// quoted keys are looked up apart). Never a key for comments, blank and
+/// continuation lines.
 fn candidate_key(content: &[u8]) -> Option<&[u8]> {
     if !is_entry(content) {
         return None;
     }
-    if let Some(quoted) = content.strip_prefix(b"\"") {
-        let close = memchr::memchr(b'"', quoted).unwrap_or(quoted.len());
-        return Some(&quoted[..close]);
-    }
     let end = content
         .iter()
-        .position(|&byte| byte == b':' || byte.is_ascii_whitespace())
+        .position(|&byte| byte == b':' || byte == 0 || is_c_space(byte))
         .unwrap_or(content.len());
     Some(&content[..end])
 }

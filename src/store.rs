@@ -317,8 +317,19 @@ pub fn read_entry(root: &Path, domain: &Domain, user: &User) -> Result<Stored, E
 }
 
 /// An I/O error while `doing` something to the shadow file at `path`; a line
-/// over the length limit is named by its number.
+/// over the length limit, or one the mail servers would not agree is the
+/// entry, is named by its number.
 fn read_error(doing: &str, path: &Path, err: std::io::Error, mut file: &File) -> Error {
+    if let Some((line, dispute)) = shadow::disputed_line(&err, &mut file) {
+        return Error::new(
+            Status::AmbiguousAccount,
+            format!(
+                "{} line {line}: Exim and Dovecot would not agree whose entry it is ({}); fix the file by hand",
+                path.display(),
+                dispute.explain()
+            ),
+        );
+    }
     match shadow::too_long_line(&err, &mut file) {
         Some(line) => Error::new(
             Status::IoError,

@@ -492,3 +492,132 @@ fn dovecot_and_exim_follow_the_account_operations() {
         );
     }
 }
+
+/// Lines that Exim's lsearch and Dovecot's passwd-file read differently:
+/// each server shows the disagreement (one accepts a password the other
+/// refuses), and passwdpop refuses to change or verify those accounts
+/// (`PASSWDPOP_AMBIGUOUS_ACCOUNT`, the file byte for byte as it was), while
+/// an ordinary account of the same file changes as usual.
+#[test]
+fn exim_and_dovecot_disagree_on_some_lines_and_passwdpop_refuses_them() {
+    const DOMAIN: &str = "disputed.test";
+    let vmail = Vmail::new();
+    let hash = |password: &str| passwdpop::sha512_crypt(password, 5000).unwrap();
+    let content = [
+        // White space ends Exim's key, not Dovecot's.
+        format!("bob :{}\nbob:{}\n", hash("bob-exim"), hash("bob-dovecot")),
+        format!(
+            "dave smith:{}\ndave:{}\n",
+            hash("dave-exim"),
+            hash("dave-dovecot")
+        ),
+        // Exim unquotes a quoted key (with its escapes); Dovecot does not.
+        format!(
+            "\"c\\x61rol\":{}\ncarol:{}\n",
+            hash("carol-exim"),
+            hash("carol-dovecot")
+        ),
+        // Exim joins a continuation line to the hash.
+        format!("erin:{}\n continued\n", hash("erin-pw")),
+        // Exim reads the line after one holding a NUL byte as its rest.
+        format!("x\0y\nfrank:{}\n", hash("frank-pw")),
+        format!("gina:{}:19700:0:99999:7:::\n", hash("gina-old")),
+    ]
+    .concat();
+    let dir = vmail.root.join(DOMAIN);
+    fs::create_dir(&dir).unwrap();
+    give_to_dovecot(&dir, 0o750);
+    let shadow = dir.join("shadow");
+    fs::write(&shadow, &content).unwrap();
+    give_to_dovecot(&shadow, 0o640);
+
+    let dovecot = Dovecot::start(&vmail);
+    let exim = Exim::new(&vmail);
+    let condition = readme_condition("vmail_plain_server")
+        .replace("$auth2", "$h_x-user:")
+        .replace("$auth3", "$h_x-password:");
+    // (user, password, Exim accepts, Dovecot accepts)
+    let both_ways = |cases: &[(&str, &str, bool, bool)]| {
+        let dovecot_cases: Vec<(String, &str, i32)> = cases
+            .iter()
+            .map(|&(user, password, _, ok)| {
+                (
+                    format!("{user}@{DOMAIN}"),
+                    password,
+                    if ok { ACCEPTED } else { REFUSED },
+                )
+            })
+            .collect();
+        let dovecot_cases: Vec<(&str, &str, i32)> = dovecot_cases
+            .iter()
+            .map(|(user, password, status)| (user.as_str(), *password, *status))
+            .collect();
+        dovecot.expect(&dovecot_cases);
+        let wrong: Vec<String> = cases
+            .iter()
+            .filter_map(|&(user, password, ok, _)| {
+                let address = format!("{user}@{DOMAIN}");
+                let (answer, stderr) = exim.expand(&condition, &address, password);
+                let expected = if ok { "yes" } else { "no" };
+                (answer != expected).then(|| format!("{address} {password}: {answer} {stderr}"))
+            })
+            .collect();
+        assert!(wrong.is_empty(), "Exim:\n{}", wrong.join("\n"));
+    };
+    #[rustfmt::skip]
+    both_ways(&[
+        ("bob", "bob-exim", true, false),
+        ("bob", "bob-dovecot", false, true),
+        // Exim's entry for dave is the first line, whose data (and so the
+        // hash it reads) is `smith`: no password works there.
+        ("dave", "dave-exim", false, false),
+        ("dave", "dave-dovecot", false, true),
+        ("carol", "carol-exim", true, false),
+        ("carol", "carol-dovecot", false, true),
+        ("erin", "erin-pw", false, true),
+        ("frank", "frank-pw", false, true),
+        ("gina", "gina-old", true, true),
+    ]);
+
+    let mut config = passwdpop::Config::new();
+    config.set_root(&vmail.root).unwrap();
+    for user in ["bob", "dave", "carol", "erin", "frank"] {
+        for (what, result) in [
+            ("change", config.change(DOMAIN, user, "new-pw").map(drop)),
+            ("verify", config.verify(DOMAIN, user, "new-pw").map(drop)),
+            ("suspend", config.suspend(DOMAIN, user).map(drop)),
+        ] {
+            let err = result.expect_err(what);
+            assert_eq!(
+                err.status(),
+                passwdpop::Status::AmbiguousAccount,
+                "{what} {user}: {err}"
+            );
+            if what != "suspend" {
+                assert!(err.message().contains("Exim and Dovecot"), "{err}");
+            }
+        }
+    }
+    assert!(
+        fs::read(&shadow).unwrap() == content.as_bytes(),
+        "a refused change changed the file"
+    );
+
+    config.change(DOMAIN, "gina", "gina-new").unwrap();
+    let after = fs::read_to_string(&shadow).unwrap();
+    let kept = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter(|line| !line.starts_with("gina:"))
+            .map(str::to_owned)
+            .collect()
+    };
+    assert_eq!(kept(&after), kept(&content));
+    wait_for_next_second();
+    #[rustfmt::skip]
+    both_ways(&[
+        ("gina", "gina-new", true, true),
+        ("gina", "gina-old", false, false),
+        ("bob", "bob-exim", true, false),
+        ("bob", "bob-dovecot", false, true),
+    ]);
+}

@@ -172,7 +172,8 @@ pub struct Change<'a> {
 
 /// Asserts what a change must have done, judged from the README's rules
 /// without the library's parser. On an error: nothing changed, and the error
-/// is no entry, several, or a line over the length limit. On success: the user has exactly one entry, and
+/// is no entry, several, a line the mail servers read differently, or a line
+/// over the length limit. On success: the user has exactly one entry, and
 /// only its line changed, only in the hash field (and, in the shadow layout
 /// on a line shaped like shadow(5), the last-change field).
 pub fn assert_change_invariants(
@@ -182,24 +183,34 @@ pub fn assert_change_invariants(
 ) -> Outcome {
     use passwdpop::Status;
     let old_lines = lines(change.before);
-    let entries = entries_for(&old_lines, change.user);
-    // A line over the limit is an I/O error, unless a second entry comes
-    // first (the change stops there).
+    let readings = readings_for(&old_lines, change.user);
+    // A change stops at a disputed line or a second entry.
+    let stop = readings
+        .iter()
+        .enumerate()
+        .find(|&(nth, &(_, agreed))| !agreed || nth == 1)
+        .map(|(_, &(line, agreed))| (line, agreed));
+    let entries: Vec<usize> = readings
+        .iter()
+        .take_while(|&&(_, agreed)| agreed)
+        .map(|&(line, _)| line)
+        .collect();
+    // A line over the limit up to that point is an I/O error.
     let too_long = old_lines
         .iter()
         .position(|line| line.len() > MAX_LINE)
-        .filter(|&at| entries.get(1).is_none_or(|&second| at < second));
-    let (outcome, line) = match (result, entries.as_slice(), too_long) {
-        (Err(err), _, Some(_)) if err.status() == Status::IoError => (Outcome::TooLong, 0),
-        (Ok(()), &[line], None) => (Outcome::Changed, line),
-        (Err(err), [], None) if err.status() == Status::NoSuchAccount => {
+        .filter(|&at| stop.is_none_or(|(line, _)| at <= line));
+    let (outcome, line) = match (result, entries.as_slice(), stop, too_long) {
+        (Err(err), _, _, Some(_)) if err.status() == Status::IoError => (Outcome::TooLong, 0),
+        (Ok(()), &[line], None, None) => (Outcome::Changed, line),
+        (Err(err), [], None, None) if err.status() == Status::NoSuchAccount => {
             (Outcome::NoSuchAccount, 0)
         }
-        (Err(err), [_, _, ..], None) if err.status() == Status::AmbiguousAccount => {
+        (Err(err), _, Some(_), None) if err.status() == Status::AmbiguousAccount => {
             (Outcome::Ambiguous, 0)
         }
-        (result, entries, too_long) => panic!(
-            "{result:?}, but the entries for {} are lines {entries:?} (too long: {too_long:?})",
+        (result, _, _, too_long) => panic!(
+            "{result:?}, but the lines for {} are {readings:?} (line, read alike) (too long: {too_long:?})",
             change.user
         ),
     };
@@ -226,22 +237,141 @@ pub fn lines(content: &[u8]) -> Vec<&[u8]> {
     content.split_inclusive(|&byte| byte == b'\n').collect()
 }
 
-/// The indices of the lines that are entries for `user` (a local part).
+/// The indices of the lines that are entries for `user` (a local part),
+/// read alike by Exim, Dovecot and passwdpop, up to the first disputed line.
 pub fn entries_for(lines: &[&[u8]], user: &str) -> Vec<usize> {
-    (0..lines.len())
-        .filter(|&i| {
-            entry_user(lines[i]).is_some_and(|name| name.eq_ignore_ascii_case(user.as_bytes()))
-        })
+    readings_for(lines, user)
+        .into_iter()
+        .take_while(|&(_, agreed)| agreed)
+        .map(|(line, _)| line)
         .collect()
 }
 
-/// The user name of an entry line; `None` for a blank, `#` comment or
-/// continuation line, which are never entries.
-fn entry_user(line: &[u8]) -> Option<&[u8]> {
-    let (content, _) = split_line_ending(line);
-    match content.first() {
-        None | Some(b'#' | b' ' | b'\t') => None,
-        Some(_) => content.split(|&byte| byte == b':').next(),
+/// Whether a line is disputed between the readers before the first entry
+/// or between the first and the second.
+pub fn has_dispute(lines: &[&[u8]], user: &str) -> bool {
+    let readings = readings_for(lines, user);
+    readings.iter().take(2).any(|&(_, agreed)| !agreed)
+}
+
+/// The lines that Exim's lsearch, Dovecot's passwd-file or passwdpop read
+/// as `user`'s entry, in order, each with whether all three do (`true`) or
+/// only some (`false`: a change or verify must refuse it). Written the
+/// plain way from the README's rules; see `src/search.rs` for the sources.
+pub fn readings_for(lines: &[&[u8]], user: &str) -> Vec<(usize, bool)> {
+    let user = user.as_bytes();
+    let mut readings = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let (text, eol) = match line.strip_suffix(b"\n") {
+            Some(text) => (text, true),
+            None => (&line[..], false),
+        };
+        let exim = exim_key(text, eol).is_some_and(|key| key.eq_ignore_ascii_case(user));
+        let dovecot = dovecot_key(text).is_some_and(|key| key.eq_ignore_ascii_case(user));
+        let (content, _) = split_line_ending(line);
+        let own = !matches!(content.first(), None | Some(b'#' | b' ' | b'\t'))
+            && content
+                .split(|&byte| byte == b':')
+                .next()
+                .is_some_and(|name| name.eq_ignore_ascii_case(user));
+        if !(exim || dovecot || own) {
+            continue;
+        }
+        // Exim skips the line after one holding a NUL; it appends a line
+        // starting with white space to an entry whose hash ends it.
+        let after_nul = i > 0 && lines[i - 1].contains(&0);
+        let continued = content.iter().filter(|&&byte| byte == b':').count() <= 1
+            && lines
+                .get(i + 1)
+                .and_then(|next| next.first())
+                .is_some_and(|&byte| byte != b'\n' && is_c_space(byte));
+        readings.push((i, exim && dovecot && own && !after_nul && !continued));
+    }
+    readings
+}
+
+/// C's isspace in the C locale.
+fn is_c_space(byte: u8) -> bool {
+    matches!(byte, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
+}
+
+/// Exim 4.96 lsearch's key of a line given without its newline (`eol`:
+/// it had one); `None` for a line it skips.
+fn exim_key(line: &[u8], eol: bool) -> Option<Vec<u8>> {
+    let (mut text, eol) = match line.iter().position(|&byte| byte == 0) {
+        Some(nul) => (&line[..nul], false),
+        None => (line, eol),
+    };
+    while eol && text.last().is_some_and(|&byte| is_c_space(byte)) {
+        text = &text[..text.len() - 1];
+    }
+    let first = *text.first()?;
+    if first == b'#' || is_c_space(first) {
+        return None;
+    }
+    if first != b'"' {
+        let end = text
+            .iter()
+            .position(|&byte| byte == b':' || is_c_space(byte))
+            .unwrap_or(text.len());
+        return Some(text[..end].to_vec());
+    }
+    let mut key = Vec::new();
+    let mut rest = text[1..].iter().copied().peekable();
+    while let Some(byte) = rest.next() {
+        if byte == b'"' {
+            break;
+        }
+        if byte != b'\\' {
+            key.push(byte);
+            continue;
+        }
+        let Some(escaped) = rest.next() else {
+            key.push(b'\\');
+            break;
+        };
+        let (radix, start) = match escaped {
+            b'0'..=b'7' => (8, u32::from(escaped - b'0')),
+            b'x' => (16, 0),
+            _ => (0, 0),
+        };
+        let mut value = start;
+        for _ in 0..if radix == 0 { 0 } else { 2 } {
+            match rest
+                .peek()
+                .and_then(|&byte| char::from(byte).to_digit(radix))
+            {
+                Some(digit) => {
+                    value = value * radix + digit;
+                    rest.next();
+                }
+                None => break,
+            }
+        }
+        key.push(match escaped {
+            b'0'..=b'7' | b'x' => (value & 0xff) as u8,
+            b'b' => 8,
+            b'f' => 12,
+            b'n' => b'\n',
+            b'r' => b'\r',
+            b't' => b'\t',
+            b'v' => 11,
+            other => other,
+        });
+    }
+    Some(key)
+}
+
+/// Dovecot passwd-file's name for a line given without its newline.
+fn dovecot_key(line: &[u8]) -> Option<Vec<u8>> {
+    let line = &line[..line
+        .iter()
+        .position(|&byte| byte == 0)
+        .unwrap_or(line.len())];
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    match line.first() {
+        None | Some(b'#' | b':') => None,
+        Some(_) => line.split(|&byte| byte == b':').next().map(<[u8]>::to_vec),
     }
 }
 
