@@ -164,10 +164,14 @@ uninstall:
 	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
 	rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null || true
 
-# Debian packages libpasswdpop0 and libpasswdpop-dev in target/deb/,
+# Debian packages libpasswdpop0, libpasswdpop-dev and passwdpopd in target/deb/,
 # dated SOURCE_DATE_EPOCH or else the last commit.
-deb: lib
+deb: lib daemon
 	sh packaging/deb.sh $(VERSION) $(SONAME_MAJOR)
+
+# The daemon, for the passwdpopd package.
+daemon: FORCE
+	$(CARGO) build --release -p passwdpopd
 
 # The install tree, the .deb and pkg-config, checked by a C consumer.
 package-test: deb

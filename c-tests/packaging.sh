@@ -226,7 +226,23 @@ check "SOURCE_DATE_EPOCH dates the changelog" \
 check "SOURCE_DATE_EPOCH dates every file in the package" sh -c \
     "! dpkg-deb -c $scratch/dated/${runtime}_${version}_$arch.deb | grep -v ' 2023-11-14 22:13 '"
 check "lintian: no errors or warnings" lintian --fail-on error,warning \
-    "target/deb/${runtime}_${version}_$arch.deb" "target/deb/libpasswdpop-dev_${version}_$arch.deb"
+    "target/deb/${runtime}_${version}_$arch.deb" "target/deb/libpasswdpop-dev_${version}_$arch.deb" \
+    "target/deb/passwdpopd_${version}_$arch.deb"
+
+# passwdpopd: exactly this library version, the daemon's files, units not enabled.
+daemon_deb=target/deb/passwdpopd_${version}_$arch.deb
+check "passwdpopd depends on exactly $runtime $version" sh -c \
+    "dpkg-deb -f $daemon_deb Depends | grep -q '$runtime (= $version)'"
+dpkg-deb -x "$daemon_deb" "$scratch/daemon"
+for file in usr/sbin/passwdpopd usr/share/man/man8/passwdpopd.8.gz lib/systemd/system/passwdpopd.service \
+    lib/systemd/system/passwdpopd.socket etc/passwdpopd/passwdpopd.toml; do
+    check "passwdpopd ships $file" test -f "$scratch/daemon/$file"
+done
+check "passwdpopd: the configuration is a conffile" sh -c \
+    "dpkg-deb --ctrl-tarfile $daemon_deb | tar -xO ./conffiles | grep -qx /etc/passwdpopd/passwdpopd.toml"
+check "passwdpopd: no maintainer script enables the units" sh -c \
+    "! dpkg-deb --ctrl-tarfile $daemon_deb | tar -t | grep -q 'postinst'"
+check "passwdpopd: the binary runs" "$scratch/daemon/usr/sbin/passwdpopd" --version
 
 # The bindings: plain files where each language looks by default, tied to
 # this very library.

@@ -8,6 +8,8 @@
 #   python3-passwdpop, libpasswdpop-perl, php-passwdpop
 #                        the bindings (Architecture: all), where Debian's
 #                        Python 3, Perl and PHP look without configuration
+#   passwdpopd           the daemon (target/release/passwdpopd), its man page,
+#                        systemd units (not enabled) and example configuration
 # Every installed file goes to exactly one package (`move`); `build` then
 # adds what Debian wants in each (copyright, changelog, control, md5sums) and
 # writes the .deb. To add a package: stage its files, `move` them, `build` it.
@@ -82,7 +84,7 @@ move() { # PACKAGE PATH...
 # The DEP-5 copyright file of every package: the header, then the MIT text
 # of LICENSE-MIT (from its permission notice on) as a License paragraph.
 copyright() {
-    sed -e "s|@CONTACT@|$maintainer|" -e "/^@CRATES@\$/{r $out/crates" -e 'd}' packaging/copyright.in
+    sed -e "s|@CONTACT@|$maintainer|" -e "/^@CRATES@\$/{r ${crates:-$out/crates}" -e 'd}' packaging/copyright.in
     printf '\nLicense: MIT\n'
     sed -n '/^Permission is hereby granted/,$p' LICENSE-MIT | sed 's/^$/./; s/^/ /'
 }
@@ -109,7 +111,8 @@ build() { # PACKAGE ARCHITECTURE SECTION DEPENDS SUMMARY DESCRIPTION
         printf 'Section: %s\nPriority: optional\nHomepage: https://crates.io/crates/passwdpop\n' "$3"
         printf 'Description: %s\n%s\n' "$5" "$6"
     } > "$root/DEBIAN/control"
-    (cd "$root" && find usr -type f -exec md5sum {} + > DEBIAN/md5sums)
+    # Every file but the conffiles under etc/, as dh_md5sums does.
+    (cd "$root" && find usr $(test -d lib && echo lib) -type f -exec md5sum {} + > DEBIAN/md5sums)
     dpkg-deb --root-owner-group --build "$root" "$out/${1}_${version}_$2.deb" >/dev/null
     echo "built ${out#"$PWD"/}/${1}_${version}_$2.deb"
 }
@@ -176,3 +179,34 @@ build php-passwdpop all php "$runtime (= $version), php-common, php-ffi" \
  /etc/vmail/<domain>/shadow, as Exim and Dovecot read it. This package lets
  PHP scripts call libpasswdpop through PHP's FFI extension
  (require 'Passwdpop/autoload.php'), with cPanel LiveAPI's api2 call shape."
+
+# passwdpopd: the daemon links the library's Rust API statically; it depends
+# on exactly this libpasswdpop so that the command, the C library and the
+# daemon on one host always share one locking protocol and file format. The
+# units are shipped but not enabled: nothing listens until the admin
+# configures /etc/passwdpopd/passwdpopd.toml and enables them.
+daemon=passwdpopd
+"${CARGO:-cargo}" tree --offline -p passwdpopd -e normal,no-proc-macro --prefix none -f '{p}: {l}' \
+    | sed 's| (/[^)]*)||; s| (\*)$||; s/ v\([0-9]\)/ \1/; /^passwdpop /d; /^passwdpopd /d; s/^/ /' \
+    | sort -u > "$out/crates-daemon"
+install -D -m 0755 "${PASSWDPOPD:-target/release/passwdpopd}" "$stage/usr/sbin/passwdpopd"
+install -D -m 0644 serve/man/passwdpopd.8 "$stage/usr/share/man/man8/passwdpopd.8"
+install -D -m 0644 serve/systemd/passwdpopd.service "$stage/lib/systemd/system/passwdpopd.service"
+install -D -m 0644 serve/systemd/passwdpopd.socket "$stage/lib/systemd/system/passwdpopd.socket"
+install -D -m 0644 serve/systemd/passwdpopd.toml "$stage/etc/passwdpopd/passwdpopd.toml"
+move "$daemon" usr/sbin/passwdpopd usr/share/man/man8/passwdpopd.8 \
+    lib/systemd/system/passwdpopd.service lib/systemd/system/passwdpopd.socket \
+    etc/passwdpopd/passwdpopd.toml
+strip --strip-unneeded --remove-section=.comment --remove-section=.note \
+    "$packages/$daemon/usr/sbin/passwdpopd"
+printf '/etc/passwdpopd/passwdpopd.toml\n' > "$packages/$daemon/DEBIAN/conffiles"
+printf '\nPackage: %s\nArchitecture: any\n' "$daemon" >> "$out/src/debian/control"
+daemon_depends=$(cd "$out/src" && dpkg-shlibdeps -O "debian/$daemon/usr/sbin/passwdpopd" \
+    | sed -n 's/^shlibs:Depends=//p')
+crates=$out/crates-daemon build "$daemon" "$arch" mail "$runtime (= $version), $daemon_depends" \
+    "change virtual mail passwords over cPanel's API and poppassd" \
+    " passwdpopd lets webmail users change their own mail password by proving
+ the current one (cPanel UAPI over HTTPS, as Roundcube's cpanel driver
+ speaks it, or poppassd), and cPanel API 2 clients with a token set any
+ account's password, in the per-domain shadow files that Exim and Dovecot
+ read. Throttled, logged, bounded; systemd units included, not enabled."
