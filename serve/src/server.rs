@@ -18,6 +18,9 @@ use crate::service::Service;
 use crate::settings::Settings;
 use crate::tls::Tls;
 
+/// Library calls running at once, at most.
+pub const POOL_THREADS: usize = 64;
+
 struct Shared {
     service: Arc<Service>,
     tls: Option<Tls>,
@@ -28,8 +31,10 @@ struct Shared {
 
 pub fn run(settings: Settings) -> ExitCode {
     let cores = std::thread::available_parallelism().map_or(2, usize::from);
-    // Changes wait on fsync as much as on the CPU: a few more threads than cores.
-    let pool = Pool::new((cores * 2).max(4));
+    // Library calls wait more than they compute: on fsync, on the domain
+    // lock, and (wait-visible) up to a second for Dovecot to see the change.
+    // Many more threads than cores, still bounded.
+    let pool = Pool::new(POOL_THREADS);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(cores.min(4))
         .max_blocking_threads(pool.size())

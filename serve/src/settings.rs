@@ -130,6 +130,10 @@ pub fn resolve(flags: Flags) -> Result<Settings, String> {
     };
 
     let mut library = Config::new();
+    // A webmail user who changed a password logs in again at once: a change
+    // is answered only when Dovecot, which looks at the file at most once a
+    // second, can see it.
+    library.set_wait_visible(true);
     if let Roots::Fixed(root) = &roots {
         library.set_root(root).map_err(|err| err.to_string())?;
     }
@@ -331,6 +335,7 @@ mod tests {
         assert_eq!(settings.http, vec!["127.0.0.1:2080".parse().unwrap()]);
         assert_eq!(settings.poppassd, vec!["127.0.0.1:1106".parse().unwrap()]);
         assert_eq!(settings.max_connections, DEFAULT_MAX_CONNECTIONS);
+        assert!(settings.library.wait_visible());
 
         // Listeners repeat; a single-valued flag given twice keeps the last.
         let settings = resolve_args(&[
