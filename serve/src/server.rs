@@ -18,9 +18,6 @@ use crate::service::Service;
 use crate::settings::Settings;
 use crate::tls::Tls;
 
-/// Library calls running at once, at most.
-pub const POOL_THREADS: usize = 64;
-
 struct Shared {
     service: Arc<Service>,
     tls: Option<Tls>,
@@ -33,8 +30,9 @@ pub fn run(settings: Settings) -> ExitCode {
     let cores = std::thread::available_parallelism().map_or(2, usize::from);
     // Library calls wait more than they compute: on fsync, on the domain
     // lock, and (wait-visible) up to a second for Dovecot to see the change.
-    // Many more threads than cores, still bounded.
-    let pool = Pool::new(POOL_THREADS);
+    // One thread per connection allowed at most: a connection makes one
+    // call at a time, so no request ever waits for a thread.
+    let pool = Pool::new(settings.max_connections);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(cores.min(4))
         .max_blocking_threads(pool.size())
