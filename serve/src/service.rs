@@ -328,6 +328,45 @@ pub fn status_name(status: Status) -> &'static str {
 mod tests {
     use super::*;
 
+    /// `verify_costing_a_hash` tells a mismatch against a real hash (which
+    /// has cost a hash) from every other failure by the library's message:
+    /// this pins that message, so a change to it fails here, not silently.
+    #[test]
+    fn only_a_real_mismatch_carries_the_plain_mismatch_message() {
+        let dir = tempfile::tempdir().unwrap();
+        let domain = dir.path().join("example.com");
+        std::fs::create_dir(&domain).unwrap();
+        let hash = passwdpop::sha512_crypt("right", 1000).unwrap();
+        std::fs::write(
+            domain.join("shadow"),
+            format!("bob:{hash}:1::::::\nsam:!{hash}:1::::::\n"),
+        )
+        .unwrap();
+        let mut config = Config::new();
+        config.set_root(dir.path()).unwrap();
+        let plain = Status::PasswordMismatch.description();
+        let cases: &[(&str, &str, bool)] = &[
+            ("bob", "wrong", true),     // hashed, mismatched
+            ("sam", "right", false),    // suspended: no hash computed
+            ("nobody", "right", false), // unknown: no hash computed
+        ];
+        for (user, password, hashed) in cases {
+            let failure = Failure::from(config.verify("example.com", user, password).unwrap_err());
+            let looks_hashed = failure.status == "PasswordMismatch" && failure.message == plain;
+            assert_eq!(looks_hashed, *hashed, "{user}: {failure:?}");
+            assert_eq!(
+                verify_costing_a_hash(
+                    &Roots::Fixed(dir.path().into()),
+                    config.clone(),
+                    "example.com",
+                    user,
+                    password.as_bytes()
+                ),
+                Err(failure.status)
+            );
+        }
+    }
+
     #[test]
     fn userdomains_names_each_domains_owner() {
         let dir = tempfile::tempdir().unwrap();
