@@ -159,7 +159,7 @@ async fn handle(
         protocol: &protocol,
         account: reply.account.as_deref(),
         outcome: reply.outcome,
-        status: &format!("{} {}", reply.status.as_u16(), reply.log_status),
+        status: &format!("{}:{}", reply.status.as_u16(), reply.log_status),
     });
     respond(reply)
 }

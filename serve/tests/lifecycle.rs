@@ -88,7 +88,7 @@ fn presented_subject(port: u16) -> String {
 }
 
 #[test]
-fn sighup_reloads_the_certificate_and_keeps_it_when_the_new_one_is_broken() {
+fn sighup_reloads_the_certificate_keeps_open_connections_and_refuses_a_broken_one() {
     let scratch = Scratch::new();
     let (cert, key) = scratch.certificate("first");
     let daemon = Daemon::start(
@@ -104,7 +104,20 @@ fn sighup_reloads_the_certificate_and_keeps_it_when_the_new_one_is_broken() {
     );
     let port = daemon.https.unwrap().port();
     assert!(presented_subject(port).contains("CN=first"));
-    // An idle HTTPS connection opened before the reload.
+    // An HTTPS connection opened (handshake done) before the reload.
+    let mut open = Command::new("openssl")
+        .args([
+            "s_client",
+            "-quiet",
+            "-connect",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
     let (second_cert, second_key) = scratch.certificate("second");
     std::fs::copy(&second_cert, &cert).unwrap();
     std::fs::copy(&second_key, &key).unwrap();
@@ -118,6 +131,21 @@ fn sighup_reloads_the_certificate_and_keeps_it_when_the_new_one_is_broken() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+    // The connection from before the reload still carries a request.
+    let body = "email=alice&password=after-reload";
+    let request = format!(
+        "POST /execute/Email/passwd_pop HTTP/1.1\r\nHost: x\r\nAuthorization: {}\r\nContent-Length: {}\r\n\r\n{body}",
+        common::basic("alice@example.com", "alice-old"),
+        body.len()
+    );
+    std::io::Write::write_all(open.stdin.as_mut().unwrap(), request.as_bytes()).unwrap();
+    let mut answer = String::new();
+    std::io::Read::read_to_string(open.stdout.as_mut().unwrap(), &mut answer).unwrap();
+    let _ = open.kill();
+    let _ = open.wait();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(scratch.accepts("alice@example.com", "after-reload"));
+
     std::fs::write(&cert, "not a certificate").unwrap();
     daemon.signal("HUP");
     let deadline = Instant::now() + Duration::from_secs(10);
