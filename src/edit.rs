@@ -20,12 +20,10 @@ use std::io::{self, Read, Write};
 
 use crate::config::Layout;
 use crate::search::{classify, is_c_space, Kind};
-use crate::shadow::{self, has_scheme_prefix, scheme_prefix_len, split_ending, Replacement};
+use crate::shadow::{
+    self, has_scheme_prefix, scheme_prefix_len, split_ending, LineTooLong, Replacement, MAX_LINE,
+};
 use crate::validate::MAX_USER_LEN;
-
-/// The longest line read; a longer one fails the pass (no shadow entry is
-/// anywhere near it, and memory must stay bounded whatever the file holds).
-pub const MAX_LINE: usize = 1 << 20;
 
 /// Default shadow(5) fields after the hash of a new entry's day number, as
 /// `useradd` writes them: min 0, max 99999, warn 7, inactive, expire, reserved.
@@ -407,6 +405,7 @@ fn apply(op: &Op, content: &[u8], layout: Layout, day: u64) -> Applied {
             line.extend_from_slice(hash);
             line.extend_from_slice(rest);
         }
+        Op::Unsuspend if !is_locked(hash) => line.extend_from_slice(content),
         Op::Unsuspend => {
             let unlocked = unlock(hash);
             let scheme = scheme_prefix_len(&unlocked).unwrap_or(0);
@@ -487,26 +486,29 @@ fn is_continuation(content: &[u8]) -> bool {
 }
 
 /// Hands over every line of `input`, with its ending; the last may lack one.
+/// A line longer than [`MAX_LINE`] (its ending included) is an error,
+/// [`LineTooLong`], as for a single change: memory stays bounded whatever
+/// the file holds.
 fn for_each_line<R: Read>(
     mut input: R,
     mut handle: impl FnMut(&[u8]) -> io::Result<()>,
 ) -> io::Result<()> {
-    let mut buffer = vec![0u8; shadow::READ_BUFFER];
+    let most = MAX_LINE + 1;
+    let mut buffer = Vec::new();
+    grow(&mut buffer, shadow::READ_BUFFER.min(most))?;
+    // `buffer[..filled]` starts at a line start, at byte `offset` of the input.
     let mut filled = 0;
-    let mut line_number = 0u64;
+    let mut offset = 0u64;
     loop {
         if filled == buffer.len() {
-            if buffer.len() >= MAX_LINE {
+            if filled >= most {
                 return Err(io::Error::new(
                     io::ErrorKind::InvalidData,
-                    format!("line {} is longer than {MAX_LINE} bytes", line_number + 1),
+                    LineTooLong { offset },
                 ));
             }
-            let grown = (buffer.len() * 2).min(MAX_LINE);
-            buffer
-                .try_reserve_exact(grown - buffer.len())
-                .map_err(|_| io::Error::from(io::ErrorKind::OutOfMemory))?;
-            buffer.resize(grown, 0);
+            let len = buffer.len().saturating_mul(2).min(most);
+            grow(&mut buffer, len)?;
         }
         let read = match input.read(&mut buffer[filled..]) {
             Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
@@ -527,8 +529,15 @@ fn for_each_line<R: Read>(
         while start < complete {
             let end = memchr::memchr(b'\n', &buffer[start..complete])
                 .map_or(complete, |at| start + at + 1);
+            if end - start > MAX_LINE {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    LineTooLong {
+                        offset: offset + start as u64,
+                    },
+                ));
+            }
             handle(&buffer[start..end])?;
-            line_number += 1;
             start = end;
         }
         if at_end {
@@ -536,7 +545,18 @@ fn for_each_line<R: Read>(
         }
         buffer.copy_within(complete..filled, 0);
         filled -= complete;
+        offset += complete as u64;
     }
+}
+
+/// Grows `buffer` to `len` zeroed bytes; running out of memory is an error,
+/// never an abort of the host.
+fn grow(buffer: &mut Vec<u8>, len: usize) -> io::Result<()> {
+    buffer
+        .try_reserve_exact(len.saturating_sub(buffer.len()))
+        .map_err(|err| io::Error::new(io::ErrorKind::OutOfMemory, err))?;
+    buffer.resize(len, 0);
+    Ok(())
 }
 
 #[cfg(test)]

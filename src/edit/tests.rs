@@ -58,6 +58,8 @@ fn single_edits() {
          b"bob:!{SHA512-CRYPT}!!$6$x$y\n", Done, Some(b"bob:{SHA512-CRYPT}$6$x$y\n")),
         ("unsuspend of an unlocked entry changes nothing", Unsuspend, "bob",
          b"bob:$6$x$y:1\n", Done, None),
+        ("unsuspend of an unlocked entry without hash is nothing to do", Unsuspend, "bob",
+         b"bob::1\n", Done, None),
         ("unsuspend never leaves an empty hash", Unsuspend, "bob",
          b"bob:!:1\n", NothingToUnsuspend, None),
         ("nor a bare prefix", Unsuspend, "bob",
@@ -250,15 +252,31 @@ fn a_line_the_mail_servers_read_differently_makes_its_user_ambiguous() {
 }
 
 #[test]
-fn a_line_longer_than_the_limit_fails_the_pass() {
-    let mut input = b"alice:A\n".to_vec();
-    input.extend(std::iter::repeat_n(b'x', MAX_LINE + 1));
-    input.extend_from_slice(b"\nbob:B\n");
-    let mut plan = Plan::new(Layout::Shadow, DAY);
-    plan.push("bob", Op::Remove);
-    let err = plan.run(input.as_slice(), Vec::new()).unwrap_err();
-    assert_eq!(err.kind(), io::ErrorKind::InvalidData);
-    assert!(err.to_string().contains("line 2"), "{err}");
+fn a_line_longer_than_the_limit_fails_the_pass_at_its_offset() {
+    for (long, fails) in [
+        (MAX_LINE - 1, false),
+        (MAX_LINE, true),
+        (3 * MAX_LINE, true),
+    ] {
+        let mut input = b"alice:A\n".to_vec();
+        input.extend(std::iter::repeat_n(b'x', long));
+        input.extend_from_slice(b"\nbob:B\n");
+        let mut plan = Plan::new(Layout::Shadow, DAY);
+        plan.push("bob", Op::Remove);
+        match plan.run(input.as_slice(), Vec::new()) {
+            Ok(pass) => assert!(!fails && pass == Pass::Commit, "{long}"),
+            Err(err) => {
+                assert!(fails, "{long}: {err}");
+                assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+                let too_long = err
+                    .get_ref()
+                    .unwrap()
+                    .downcast_ref::<LineTooLong>()
+                    .unwrap();
+                assert_eq!(too_long.offset, 8, "{long}");
+            }
+        }
+    }
 }
 
 /// A reader whose reads return at most `most` bytes, the first one interrupted.

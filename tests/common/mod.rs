@@ -11,6 +11,8 @@ use std::process::{Child, Command, Stdio};
 use passwdpop::Config;
 use tempfile::TempDir;
 
+pub mod model;
+
 pub struct Fixture {
     _dir: TempDir,
     pub root: PathBuf,
