@@ -81,24 +81,28 @@ impl Reply {
     }
 }
 
-/// Serves one connection; returns when it is closed.
+/// Serves one connection, accepted at `accepted`; returns when it is closed.
+/// The request (after the TLS handshake, if any) must have fully arrived
+/// within [`REQUEST_TIMEOUT`] of the accept.
 pub async fn serve_connection<IO>(
     io: IO,
     peer: SocketAddr,
+    accepted: Instant,
     service: Arc<Service>,
     protocol: &'static str,
 ) where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    let deadline = accepted + REQUEST_TIMEOUT;
     let handler = hyper::service::service_fn(move |request| {
         let service = Arc::clone(&service);
-        async move { Ok::<_, Infallible>(handle(request, peer, &service, protocol).await) }
+        async move { Ok::<_, Infallible>(handle(request, peer, deadline, &service, protocol).await) }
     });
     let _ = hyper::server::conn::http1::Builder::new()
         .keep_alive(false)
         .max_buf_size(MAX_HEADER_BYTES)
         .timer(TokioTimer::new())
-        .header_read_timeout(REQUEST_TIMEOUT)
+        .header_read_timeout(deadline.saturating_duration_since(Instant::now()))
         .serve_connection(TokioIo::new(io), handler)
         .await;
 }
@@ -112,6 +116,7 @@ enum Api {
 async fn handle(
     request: Request<Incoming>,
     peer: SocketAddr,
+    deadline: Instant,
     service: &Service,
     transport: &'static str,
 ) -> Response<Full<Bytes>> {
@@ -136,7 +141,7 @@ async fn handle(
             Outcome::BadRequest,
             "NotFound",
         ),
-        Some(api) => match read_call(request, peer, service, started).await {
+        Some(api) => match read_call(request, peer, service, started, deadline).await {
             Ok(call) => match &api {
                 Api::Uapi { module, function } => uapi::handle(call, module, function).await,
                 Api::Api2 => api2::handle(call).await,
@@ -178,6 +183,7 @@ async fn read_call<'a>(
     peer: SocketAddr,
     service: &'a Service,
     started: Instant,
+    deadline: Instant,
 ) -> Result<Call<'a>, (StatusCode, String)> {
     if request.method() != Method::GET && request.method() != Method::POST {
         return Err((StatusCode::METHOD_NOT_ALLOWED, "use GET or POST".into()));
@@ -201,8 +207,7 @@ async fn read_call<'a>(
         form.parse(query.as_bytes()).map_err(bad_request)?;
     }
     let body = Limited::new(request.into_body(), MAX_BODY_BYTES);
-    let deadline = tokio::time::Instant::from(started + REQUEST_TIMEOUT);
-    let body = match tokio::time::timeout_at(deadline, body.collect()).await {
+    let body = match tokio::time::timeout_at(deadline.into(), body.collect()).await {
         Err(_) => {
             return Err((
                 StatusCode::REQUEST_TIMEOUT,

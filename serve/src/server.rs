@@ -6,6 +6,7 @@
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Instant;
 
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
@@ -173,7 +174,8 @@ async fn accept_loop(listener: Listener, shared: Arc<Shared>) {
 }
 
 enum Connection {
-    Tcp(Kind, tokio::net::TcpStream, SocketAddr),
+    /// With the instant it was accepted: the request's 10 s start then.
+    Tcp(Kind, tokio::net::TcpStream, SocketAddr, Instant),
     Unix(tokio::net::UnixStream),
 }
 
@@ -182,7 +184,7 @@ async fn accept(listener: &Listener) -> std::io::Result<Connection> {
         Listener::Tcp(kind, listener) => {
             let (stream, peer) = listener.accept().await?;
             let _ = stream.set_nodelay(true);
-            Ok(Connection::Tcp(*kind, stream, peer))
+            Ok(Connection::Tcp(*kind, stream, peer, Instant::now()))
         }
         Listener::Unix(listener, _) => Ok(Connection::Unix(listener.accept().await?.0)),
     }
@@ -191,18 +193,26 @@ async fn accept(listener: &Listener) -> std::io::Result<Connection> {
 async fn handle(connection: Connection, shared: Arc<Shared>, _permit: OwnedSemaphorePermit) {
     let service = &shared.service;
     match connection {
-        Connection::Tcp(Kind::Https, stream, peer) => {
+        Connection::Tcp(Kind::Https, stream, peer, accepted) => {
             let Some(tls) = &shared.tls else { return };
             let handshake =
                 tokio::time::timeout(http::REQUEST_TIMEOUT, tls.acceptor().accept(stream));
             if let Ok(Ok(stream)) = handshake.await {
-                http::serve_connection(stream, peer, Arc::clone(&shared.service), "https").await;
+                http::serve_connection(
+                    stream,
+                    peer,
+                    accepted,
+                    Arc::clone(&shared.service),
+                    "https",
+                )
+                .await;
             }
         }
-        Connection::Tcp(Kind::Http, stream, peer) => {
-            http::serve_connection(stream, peer, Arc::clone(&shared.service), "http").await;
+        Connection::Tcp(Kind::Http, stream, peer, accepted) => {
+            http::serve_connection(stream, peer, accepted, Arc::clone(&shared.service), "http")
+                .await;
         }
-        Connection::Tcp(Kind::Poppassd, stream, peer) => {
+        Connection::Tcp(Kind::Poppassd, stream, peer, _) => {
             poppassd::serve(
                 stream,
                 Some(peer.ip()),
