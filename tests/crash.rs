@@ -130,3 +130,81 @@ fn killed_writers_never_tear_the_file_or_block_the_next_one() {
         "{outcomes:?}"
     );
 }
+
+/// A killed `--batch` leaves all of a domain's entries old or all new:
+/// the batch is one replacement per domain.
+#[test]
+fn a_killed_batch_leaves_every_entry_old_or_every_entry_new() {
+    let kills: usize = std::env::var("PASSWDPOP_KILLS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(20);
+    let fx = Fixture::new();
+    let mut content = String::new();
+    for n in 0..20_000 {
+        content.push_str(&format!(
+            "filler{n}:$6$rounds=5000$xxxxxxxxxxxxxxxx$yyyy:19000:0:99999:7:::\n"
+        ));
+    }
+    content.push_str("a:old:1\nb:old:1\nc:old:1\n");
+    fx.domain("example.com", content.as_bytes());
+    let spawn_batch = |round: usize| {
+        let input = format!("a:a{round}\nb:b{round}\nc:c{round}\n");
+        spawn_with_stdin(
+            Command::new(BIN)
+                .args(["--root", fx.root.to_str().unwrap(), "--rounds", "1000"])
+                .args(["--no-wait-visible", "--batch", "--domain", "example.com"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null()),
+            input.as_bytes(),
+        )
+    };
+    let started = Instant::now();
+    assert!(spawn_batch(0).wait().unwrap().success());
+    let window_us = (started.elapsed().as_micros() as u64 * 6 / 5).max(1);
+    let seed = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+        | 1;
+    let mut rng = Rng(seed);
+    let mut outcomes = [0usize; 2];
+    for kill in 1..=kills {
+        let before = fx.read("example.com");
+        let mut child = spawn_batch(kill);
+        sleep(Duration::from_micros(rng.below(window_us)));
+        let _ = child.kill();
+        child.wait().unwrap();
+        let after = fx.read("example.com");
+        assert_eq!(
+            before.split(|&b| b == b'\n').count(),
+            after.split(|&b| b == b'\n').count(),
+            "seed {seed}, kill {kill}: torn file"
+        );
+        let new: Vec<bool> = ["a", "b", "c"]
+            .iter()
+            .map(|user| crypt_accepts(format!("{user}{kill}").as_bytes(), &hash_of(&after, user)))
+            .collect();
+        let unchanged = ["a", "b", "c"]
+            .iter()
+            .all(|user| hash_of(&after, user) == hash_of(&before, user));
+        assert!(
+            new == [true; 3] || (new == [false; 3] && unchanged),
+            "seed {seed}, kill {kill}: {new:?}"
+        );
+        outcomes[usize::from(new[0])] += 1;
+        // Nothing blocks the next writer, which removes what the killed one left.
+        let mut config = fx.config.clone();
+        config.set_lock_timeout_ms(2_000);
+        config.suspend("example.com", "filler0").unwrap();
+        config.unsuspend("example.com", "filler0").unwrap();
+        assert!(
+            fx.extra_files("example.com").is_empty(),
+            "seed {seed}, kill {kill}: leftovers"
+        );
+    }
+    eprintln!(
+        "{kills} batch kills (seed {seed}): {} left every entry old, {} every entry new",
+        outcomes[0], outcomes[1]
+    );
+}

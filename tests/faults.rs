@@ -103,3 +103,45 @@ fn an_unwritable_directory_gives_io_error_and_changes_nothing() {
     assert_eq!(fs::read(&shadow).unwrap(), b"bob:old:1\n");
     assert_eq!(names_in(&dir), ["shadow"]);
 }
+
+#[test]
+fn account_operations_and_batches_on_a_full_file_system_change_nothing() {
+    let fx = Fixture::new();
+    let mount_point = fx.root.join("full.example");
+    let _mount = Mount::tmpfs(&mount_point, "64k");
+    let mut content = Vec::new();
+    for n in 0..400 {
+        content.extend_from_slice(
+            format!("user{n}:$6${}:19000:0:99999:7:::\n", "x".repeat(80)).as_bytes(),
+        );
+    }
+    let shadow = mount_point.join("shadow");
+    fs::write(&shadow, &content).unwrap();
+    let hash = common::make_hash(b"pw", "ssssssssssssssss");
+    let config = &fx.config;
+    let domain = "full.example";
+    let mut batch = passwdpop::Batch::new(config);
+    batch.add(domain, "user1", "pw1").unwrap();
+    batch.add_hash(domain, "user2", &hash).unwrap();
+    let results = [
+        ("add", config.add(domain, "user400", "pw")),
+        ("remove", config.remove(domain, "user399")),
+        ("suspend", config.suspend(domain, "user0")),
+        ("set_hash", config.set_hash(domain, "user5", &hash)),
+        ("batch", batch.commit()),
+    ];
+    for (name, result) in results {
+        let err = result.unwrap_err();
+        assert_eq!(err.status(), Status::IoError, "{name}: {err}");
+        assert!(
+            err.message().contains("No space left on device"),
+            "{name}: {err}"
+        );
+        assert_eq!(fs::read(&shadow).unwrap(), content, "{name}");
+        assert_eq!(names_in(&mount_point), ["shadow"], "{name}");
+    }
+    for index in 0..2 {
+        let status = batch.result(index).unwrap().as_ref().unwrap_err().status();
+        assert_eq!(status, Status::IoError);
+    }
+}
