@@ -1,8 +1,7 @@
 //! SHA512-crypt hashes: making a new one, and checking a password against a stored one.
 
-use sha_crypt::{CustomizedPasswordHasher, Params, ShaCrypt};
-
 use crate::error::{Error, Status};
+use crate::sha512crypt::{self, Rounds};
 use crate::shadow::{scheme_prefix_len, split_lock};
 use crate::sys;
 
@@ -32,16 +31,18 @@ pub fn sha512_crypt(password: &[u8], rounds: u32) -> Result<String, Error> {
                 Err(Error::new(Status::IoError, "short read from getrandom"))
             }
         })?;
-    sha512_crypt_with_salt(password, &salt, rounds)
+    sha512_crypt_with_salt(password, &sha512crypt::salt_from_bytes(&salt), rounds)
 }
 
+/// The hash under a given salt of crypt's alphabet. The rounds are always
+/// written out, so a hash says its cost even at the default.
 fn sha512_crypt_with_salt(password: &[u8], salt: &[u8], rounds: u32) -> Result<String, Error> {
-    let internal = |what: &str| Error::new(Status::InternalError, format!("SHA512-crypt: {what}"));
-    let params = Params::new(rounds).map_err(|_| internal("rounds out of range"))?;
-    let hash = ShaCrypt::SHA512
-        .hash_password_customized(password, salt, None, None, params)
-        .map_err(|_| internal("hashing failed"))?;
-    Ok(hash.as_str().to_owned())
+    sha512crypt::hash(password, salt, Rounds::Explicit(rounds)).ok_or_else(|| {
+        Error::new(
+            Status::InternalError,
+            "SHA512-crypt: the salt is not of crypt's alphabet",
+        )
+    })
 }
 
 /// Whether `password` matches a stored hash field the way Exim's `crypteq` and

@@ -14,6 +14,7 @@ mod lock;
 mod outcome;
 mod permissions;
 mod search;
+pub mod sha512crypt;
 mod shadow;
 mod store;
 mod sys;
