@@ -205,8 +205,8 @@ impl RoundShapes {
     /// copy of `c` stays there until a later round or the drop overwrites it.
     fn with_digest(&mut self, round: u32, c: &[u8; DIGEST]) -> &[[u8; BLOCK]] {
         let index = (round & 1) as usize
-            | usize::from(round % 3 != 0) << 1
-            | usize::from(round % 7 != 0) << 2;
+            | usize::from(!round.is_multiple_of(3)) << 1
+            | usize::from(!round.is_multiple_of(7)) << 2;
         let (first, count, c_at) = self.shapes[index];
         let blocks = &mut self.blocks[first..first + count];
         blocks.as_flattened_mut()[c_at..c_at + DIGEST].copy_from_slice(c);
@@ -436,7 +436,11 @@ mod tests {
     /// bytes, where the messages cross block boundaries), salt (0–16
     /// characters of the alphabet) and rounds (1000–10000, or the default).
     fn random_case(random: &mut Random) -> (Vec<u8>, Vec<u8>, Rounds) {
-        let max = if random.next() % 2 == 0 { 140 } else { 511 };
+        let max = if random.next().is_multiple_of(2) {
+            140
+        } else {
+            511
+        };
         let password = (0..random.between(1, max))
             .map(|_| random.between(1, 255) as u8)
             .collect();
