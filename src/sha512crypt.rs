@@ -473,7 +473,11 @@ mod tests {
                     scope.spawn(move || {
                         let mut random = Random(seed ^ thread.wrapping_mul(0x5851_f42d_4c95_7f2d));
                         let mine = cases / threads + u64::from(thread < cases % threads);
-                        for _ in 0..mine {
+                        for done in 0..mine {
+                            // A long run shows how far it got.
+                            if done > 0 && done.is_multiple_of(10_000) {
+                                println!("thread {thread}: {done} cases equal so far");
+                            }
                             let (password, salt, rounds) = random_case(&mut random);
                             let mut setting = b"$6$".to_vec();
                             if let Rounds::Explicit(n) = rounds {
