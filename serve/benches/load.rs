@@ -203,6 +203,9 @@ fn daemon_args<'a>(extra: &[&'a str]) -> Vec<&'a str> {
         "4000000000",
         "--max-connections",
         "256",
+        // Every client comes from 127.0.0.1: no per-address connection share.
+        "--trusted-client",
+        "127.0.0.1",
     ];
     args.extend_from_slice(extra);
     args

@@ -1,8 +1,14 @@
 //! Which mail account a request names: a local part and a domain, from a full
-//! address or from separate fields. Syntax beyond the split is the library's
-//! business (it validates both on every call).
+//! address or from separate fields. Most syntax is the library's business (it
+//! validates both on every call), but the throttle counts by [`Account::key`]
+//! before the library has seen the name, so whatever two spellings the
+//! library would take as one account must have one key here, and a key must
+//! be small: one '@' only (the library reads `bob@example.com` as the local
+//! part `bob` of example.com), printable ASCII, and the library's length limits.
 
 use std::fmt;
+
+use passwdpop::{MAX_DOMAIN_LEN, MAX_USER_LEN};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Account {
@@ -39,6 +45,26 @@ impl Account {
         };
         if local.is_empty() || domain.is_empty() {
             return Err(format!("'{email}' is not a mail address"));
+        }
+        if local.contains('@') {
+            return Err(format!(
+                "'{}' has more than one '@'",
+                email.escape_default()
+            ));
+        }
+        let printable = |part: &str| part.bytes().all(|byte| byte.is_ascii_graphic());
+        if !printable(local) || !printable(domain) {
+            return Err(format!(
+                "'{}' is not a mail address: printable ASCII only (a Unicode domain in its \
+                 xn-- form)",
+                email.escape_default()
+            ));
+        }
+        if local.len() > MAX_USER_LEN || domain.trim_end_matches('.').len() > MAX_DOMAIN_LEN {
+            return Err(format!(
+                "the address is too long: at most {MAX_USER_LEN} bytes before the '@' and \
+                 {MAX_DOMAIN_LEN} after"
+            ));
         }
         Ok(Account {
             local: local.to_owned(),
@@ -106,8 +132,50 @@ mod tests {
             ("", Some("example.com"), None, Err("empty")),
             ("@example.com", None, None, Err("not a mail address")),
             ("bob@", None, None, Err("not a mail address")),
+            // The library takes the local part `bob@example.com` as bob: one
+            // account must not have two throttle keys.
+            (
+                "bob@example.com@example.com",
+                None,
+                None,
+                Err("more than one '@'"),
+            ),
+            (
+                "bob@example.com",
+                Some("example.com"),
+                None,
+                Ok("bob@example.com"),
+            ),
+            ("bob@x.test", Some("x.test"), None, Ok("bob@x.test")),
+            ("BOB@X.TEST", Some("x.test"), None, Ok("bob@x.test")),
+            (
+                "bob@example.com",
+                Some("example.com"),
+                Some("d.test"),
+                Ok("bob@example.com"),
+            ),
+            ("b\u{f6}b@example.com", None, None, Err("printable ASCII")),
+            ("bob@b\u{fc}cher.example", None, None, Err("xn--")),
+            ("b ob@example.com", None, None, Err("printable ASCII")),
         ];
-        for (email, domain, default, expected) in cases {
+        let long_local = format!("{}@example.com", "a".repeat(65));
+        let long_domain = format!("bob@{}.com", "a".repeat(250));
+        let ok_local = format!("{}@example.com", "a".repeat(64));
+        let bounded = [
+            (long_local.as_str(), Err("too long")),
+            (long_domain.as_str(), Err("too long")),
+            (ok_local.as_str(), Ok(ok_local.as_str())),
+        ];
+        let cases: Vec<Case> = cases
+            .iter()
+            .copied()
+            .chain(
+                bounded
+                    .iter()
+                    .map(|(email, expected)| (*email, None, None, *expected)),
+            )
+            .collect();
+        for (email, domain, default, expected) in &cases {
             let got = Account::from_parts(email, *domain, *default);
             match (expected, got) {
                 (Ok(key), Ok(account)) => assert_eq!(account.key(), *key, "{email}"),

@@ -7,10 +7,11 @@ use hyper::StatusCode;
 use serde_json::json;
 
 use crate::account::Account;
-use crate::auth::Auth;
+use crate::auth::{Auth, Scheme};
 use crate::http::{Call, Reply};
 use crate::log::Outcome;
 use crate::service::{Denied, Operation};
+use crate::settings::Roots;
 
 pub const PROTOCOL: &str = "api2";
 
@@ -59,14 +60,18 @@ pub async fn handle(call: Call<'_>) -> Reply {
         )
     };
 
-    let owner = match &call.auth {
-        Auth::Token { name, token } => {
+    let (scheme, owner) = match &call.auth {
+        Auth::Token {
+            scheme,
+            name,
+            token,
+        } => {
             match call
                 .service
                 .admin(call.peer, name, token, call.started)
                 .await
             {
-                Ok(name) => name,
+                Ok(name) => (*scheme, name),
                 Err(Denied::Throttled) => {
                     return refuse(
                         StatusCode::TOO_MANY_REQUESTS,
@@ -123,11 +128,20 @@ pub async fn handle(call: Call<'_>) -> Reply {
         );
     }
 
-    // cPanel's account user selects whose files, under --user-homes.
+    // cPanel's account user selects whose files, under --user-homes (and is
+    // ignored otherwise: there is one root for everyone).
+    let user_homes = matches!(call.service.settings().roots, Roots::UserHomes);
+    let token_name = owner.clone();
     let owner = match call.form.text("cpanel_jsonapi_user") {
-        Ok(Some(user)) if !user.is_empty() => user.to_owned(),
-        Ok(_) => owner,
-        Err(why) => return bad(why),
+        Ok(_) if !user_homes => owner,
+        Ok(requested) => match acting_user(scheme, &owner, requested) {
+            Ok(user) => user,
+            Err(why) => {
+                return refuse(StatusCode::FORBIDDEN, &why, Outcome::Refused, "OtherUser")
+                    .by_token(&owner)
+            }
+        },
+        Err(why) => return bad(why).by_token(&owner),
     };
     let account = match (call.form.text("email"), call.form.text("domain")) {
         (Ok(Some(email)), Ok(domain)) => match Account::from_parts(email, domain, None) {
@@ -166,7 +180,22 @@ pub async fn handle(call: Call<'_>) -> Reply {
             failure.status,
         ),
     };
-    reply.for_account(account.key())
+    reply.for_account(account.key()).by_token(&token_name)
+}
+
+/// Whose files a token may reach: a `whm` token any user's it names, a
+/// `cpanel` token only its own user's, as in cPanel, where an account's
+/// token never reaches another account.
+fn acting_user(scheme: Scheme, token: &str, requested: Option<&str>) -> Result<String, String> {
+    match requested {
+        None | Some("") => Ok(token.to_owned()),
+        Some(user) if scheme == Scheme::Whm || user == token => Ok(user.to_owned()),
+        Some(user) => Err(format!(
+            "a cpanel token acts for its own user '{}' only, not for '{}'; use a whm token",
+            token.escape_default(),
+            user.escape_default()
+        )),
+    }
 }
 
 #[cfg(test)]
@@ -185,5 +214,32 @@ mod tests {
         );
         let denied: serde_json::Value = serde_json::from_str(ACCESS_DENIED).unwrap();
         assert_eq!(denied["cpanelresult"]["data"]["result"], "0");
+    }
+
+    #[test]
+    fn only_whm_tokens_choose_another_users_files() {
+        type Case<'a> = (Scheme, &'a str, Option<&'a str>, Result<&'a str, &'a str>);
+        let cases: &[Case] = &[
+            (Scheme::Cpanel, "alice", None, Ok("alice")),
+            (Scheme::Cpanel, "alice", Some(""), Ok("alice")),
+            (Scheme::Cpanel, "alice", Some("alice"), Ok("alice")),
+            (
+                Scheme::Cpanel,
+                "alice",
+                Some("root"),
+                Err("own user 'alice' only"),
+            ),
+            (Scheme::Cpanel, "alice", Some("bob"), Err("not for 'bob'")),
+            (Scheme::Whm, "ops", Some("bob"), Ok("bob")),
+            (Scheme::Whm, "ops", None, Ok("ops")),
+        ];
+        for (scheme, token, requested, expected) in cases {
+            let got = acting_user(*scheme, token, *requested);
+            match (expected, got) {
+                (Ok(user), Ok(got)) => assert_eq!(got, *user),
+                (Err(part), Err(why)) => assert!(why.contains(part), "{why}"),
+                (expected, got) => panic!("{scheme:?} {requested:?}: {expected:?} != {got:?}"),
+            }
+        }
     }
 }

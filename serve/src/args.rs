@@ -150,6 +150,11 @@ pub struct Flags {
     #[arg(long, value_name = "N")]
     pub max_connections: Option<usize>,
 
+    /// A client exempt from the per-address failure limit, such as the webmail
+    /// host all users come from (repeatable); the per-account limit still applies
+    #[arg(long, value_name = "ADDR")]
+    pub trusted_client: Vec<String>,
+
     /// TOML file with any of these settings under the same names
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,

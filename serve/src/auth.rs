@@ -12,11 +12,20 @@ pub enum Auth {
         password: Zeroizing<Vec<u8>>,
     },
     Token {
+        scheme: Scheme,
         name: String,
         token: Zeroizing<Vec<u8>>,
     },
     /// Present but unusable: answered like wrong credentials.
     Malformed,
+}
+
+/// Whose token: a cPanel user's (`cpanel`, acts for that user only) or the
+/// server admin's (`whm`, may act for any user).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scheme {
+    Cpanel,
+    Whm,
 }
 
 impl std::fmt::Debug for Auth {
@@ -25,7 +34,7 @@ impl std::fmt::Debug for Auth {
         match self {
             Auth::None => f.write_str("None"),
             Auth::Basic { user, .. } => write!(f, "Basic({user})"),
-            Auth::Token { name, .. } => write!(f, "Token({name})"),
+            Auth::Token { scheme, name, .. } => write!(f, "Token({scheme:?} {name})"),
             Auth::Malformed => f.write_str("Malformed"),
         }
     }
@@ -43,8 +52,10 @@ impl Auth {
         let (scheme, rest) = (&header[..space], trim(&header[space + 1..]));
         if scheme.eq_ignore_ascii_case(b"basic") {
             parse_basic(rest)
-        } else if scheme.eq_ignore_ascii_case(b"cpanel") || scheme.eq_ignore_ascii_case(b"whm") {
-            parse_token(rest)
+        } else if scheme.eq_ignore_ascii_case(b"cpanel") {
+            parse_token(Scheme::Cpanel, rest)
+        } else if scheme.eq_ignore_ascii_case(b"whm") {
+            parse_token(Scheme::Whm, rest)
         } else {
             Auth::Malformed
         }
@@ -71,12 +82,13 @@ fn parse_basic(encoded: &[u8]) -> Auth {
     }
 }
 
-fn parse_token(value: &[u8]) -> Auth {
+fn parse_token(scheme: Scheme, value: &[u8]) -> Auth {
     let Some(colon) = value.iter().position(|&byte| byte == b':') else {
         return Auth::Malformed;
     };
     match std::str::from_utf8(&value[..colon]) {
         Ok(name) if !name.is_empty() => Auth::Token {
+            scheme,
             name: name.to_owned(),
             token: Zeroizing::new(value[colon + 1..].to_vec()),
         },
@@ -117,8 +129,8 @@ mod tests {
                 "Basic(bob@example.com)",
             ),
             (Some(b"basic Ym9iOnB3".to_vec()), "Basic(bob)"),
-            (Some(b"cpanel ops:ABC123".to_vec()), "Token(ops)"),
-            (Some(b"WHM  ops:ABC123 ".to_vec()), "Token(ops)"),
+            (Some(b"cpanel ops:ABC123".to_vec()), "Token(Cpanel ops)"),
+            (Some(b"WHM  ops:ABC123 ".to_vec()), "Token(Whm ops)"),
             (Some(basic("bob@example.com:")), "Malformed"),
             (Some(basic(":pw")), "Malformed"),
             (Some(basic("bob")), "Malformed"),

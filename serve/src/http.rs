@@ -1,12 +1,13 @@
 //! HTTP/1.1 over one accepted connection (after TLS, if any): limits, then
 //! routing to [`crate::uapi`] or [`crate::api2`], then one log line.
 //!
-//! Limits: headers and body at most 8 KiB each, the whole request within
-//! 10 s, one request per connection (a password change is one request;
-//! idle keep-alive connections would only hold slots).
+//! Limits: headers and body at most 8 KiB each, the whole request (TLS
+//! handshake, headers and body) within 10 s of the connection's accept, one
+//! request per connection (a password change is one request; idle
+//! keep-alive connections would only hold slots).
 
 use std::convert::Infallible;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -26,18 +27,22 @@ use crate::auth::Auth;
 use crate::form::Form;
 use crate::log::{self, Outcome};
 use crate::service::Service;
+use crate::throttle::Client;
 use crate::uapi;
 
 /// Most bytes of request line and headers, and most bytes of body.
 pub const MAX_HEADER_BYTES: usize = 8 * 1024;
 pub const MAX_BODY_BYTES: usize = 8 * 1024;
-/// The whole request (headers and body) must arrive within this.
+/// The whole request (handshake, headers and body) must arrive within this
+/// of the accept.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What a protocol module hands over: one parsed request.
 pub struct Call<'a> {
     pub service: &'a Service,
-    pub peer: Option<IpAddr>,
+    pub peer: Option<Client>,
+    /// When the request was complete (its body read): failures are answered
+    /// `--failure-delay-ms` after this, whatever the client's pace.
     pub started: Instant,
     pub auth: Auth,
     pub form: Form,
@@ -51,6 +56,8 @@ pub struct Reply {
     pub outcome: Outcome,
     pub log_status: String,
     pub account: Option<String>,
+    /// The admin token's name, once it was accepted.
+    pub token: Option<String>,
 }
 
 impl Reply {
@@ -62,6 +69,7 @@ impl Reply {
             outcome,
             log_status: log_status.to_owned(),
             account: None,
+            token: None,
         }
     }
 
@@ -77,6 +85,11 @@ impl Reply {
 
     pub fn for_account(mut self, account: String) -> Reply {
         self.account = Some(account);
+        self
+    }
+
+    pub fn by_token(mut self, name: &str) -> Reply {
+        self.token = Some(name.to_owned());
         self
     }
 }
@@ -98,11 +111,15 @@ pub async fn serve_connection<IO>(
         let service = Arc::clone(&service);
         async move { Ok::<_, Infallible>(handle(request, peer, deadline, &service, protocol).await) }
     });
+    // What is left of the 10 s after the TLS handshake, for the headers.
+    let headers_within = deadline
+        .saturating_duration_since(Instant::now())
+        .max(Duration::from_millis(1));
     let _ = hyper::server::conn::http1::Builder::new()
         .keep_alive(false)
         .max_buf_size(MAX_HEADER_BYTES)
         .timer(TokioTimer::new())
-        .header_read_timeout(deadline.saturating_duration_since(Instant::now()))
+        .header_read_timeout(headers_within)
         .serve_connection(TokioIo::new(io), handler)
         .await;
 }
@@ -120,7 +137,6 @@ async fn handle(
     service: &Service,
     transport: &'static str,
 ) -> Response<Full<Bytes>> {
-    let started = Instant::now();
     let path = request.uri().path();
     let protocol = format!("{}/{transport}", api_name(path));
     let api = if path == "/json-api/cpanel" {
@@ -141,20 +157,20 @@ async fn handle(
             Outcome::BadRequest,
             "NotFound",
         ),
-        Some(api) => match read_call(request, peer, service, started, deadline).await {
+        Some(api) => match read_call(request, peer, service, deadline).await {
             Ok(call) => match &api {
                 Api::Uapi { module, function } => uapi::handle(call, module, function).await,
                 Api::Api2 => api2::handle(call).await,
             },
             Err((status, reason)) => match &api {
                 Api::Uapi { .. } => {
-                    uapi::failure(status, &reason, Outcome::BadRequest, status.as_str())
+                    uapi::failure(status, &reason, Outcome::BadRequest, status_name(status))
                 }
                 Api::Api2 => Reply::new(
                     status,
                     api2::result_body("", "", Err(&reason)),
                     Outcome::BadRequest,
-                    status.as_str(),
+                    status_name(status),
                 ),
             },
         },
@@ -164,9 +180,21 @@ async fn handle(
         protocol: &protocol,
         account: reply.account.as_deref(),
         outcome: reply.outcome,
-        status: &format!("{}:{}", reply.status.as_u16(), reply.log_status),
+        status: &reply.log_status,
+        http: Some(reply.status.as_u16()),
+        token: reply.token.as_deref(),
     });
     respond(reply)
+}
+
+/// The log's name for a refusal before any credential was looked at.
+fn status_name(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::METHOD_NOT_ALLOWED => "MethodNotAllowed",
+        StatusCode::REQUEST_TIMEOUT => "RequestTimeout",
+        StatusCode::PAYLOAD_TOO_LARGE => "TooLarge",
+        _ => "BadRequest",
+    }
 }
 
 fn api_name(path: &str) -> &'static str {
@@ -182,7 +210,6 @@ async fn read_call<'a>(
     request: Request<Incoming>,
     peer: SocketAddr,
     service: &'a Service,
-    started: Instant,
     deadline: Instant,
 ) -> Result<Call<'a>, (StatusCode, String)> {
     if request.method() != Method::GET && request.method() != Method::POST {
@@ -226,8 +253,8 @@ async fn read_call<'a>(
     form.parse(&body).map_err(bad_request)?;
     Ok(Call {
         service,
-        peer: Some(peer.ip()),
-        started,
+        peer: Some(Client::Ip(peer.ip())),
+        started: Instant::now(),
         auth,
         form,
     })

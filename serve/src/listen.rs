@@ -4,7 +4,7 @@
 
 use std::fs;
 use std::net::SocketAddr;
-use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
 
 use tokio::net::{TcpListener, UnixListener};
@@ -82,7 +82,10 @@ fn bind_tcp(addr: SocketAddr) -> std::io::Result<TcpListener> {
 
 /// A stale socket of an earlier run is replaced; any other file is not.
 /// Mode 0666: as with a loopback port, every local user may connect, and
-/// must still know the current password.
+/// must still know the current password (and each local user is one client
+/// for the throttle). The mode comes from the umask at bind time, not from a
+/// chmod by path afterwards, which would follow a symlink put in the
+/// socket's place in between.
 fn bind_unix(path: &Path) -> Result<UnixListener, String> {
     let shown = path.display();
     match fs::symlink_metadata(path) {
@@ -96,11 +99,12 @@ fn bind_unix(path: &Path) -> Result<UnixListener, String> {
         }
         Err(_) => {}
     }
-    let listener =
-        UnixListener::bind(path).map_err(|err| format!("--poppassd-unix {shown}: {err}"))?;
-    fs::set_permissions(path, fs::Permissions::from_mode(0o666))
-        .map_err(|err| format!("--poppassd-unix {shown}: {err}"))?;
-    Ok(listener)
+    // Listeners are bound at startup, before any request is served: no other
+    // thread creates files while the umask is changed.
+    let saved = rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o111));
+    let bound = UnixListener::bind(path);
+    rustix::process::umask(saved);
+    bound.map_err(|err| format!("--poppassd-unix {shown}: {err}"))
 }
 
 /// The sockets systemd passed, by their names.

@@ -1,5 +1,7 @@
 //! One line per request on standard error (journald under systemd):
-//! `TIME peer=… protocol=… account=… outcome=… status=…`.
+//! `TIME peer=… protocol=… account=… outcome=… status=…`, then `http=CODE`
+//! for HTTP requests and `token=NAME` for requests made with an admin token.
+//! A poppassd session logs its successful login, its change and its end.
 //!
 //! Only these fields exist, so a password, a token or an Authorization
 //! header has no way in. The account is what the client sent: it is escaped
@@ -18,6 +20,10 @@ pub enum Outcome {
     Throttled,
     BadRequest,
     Refused,
+    /// poppassd: the current password was right.
+    LoggedIn,
+    /// poppassd: the session ended (the status says how).
+    SessionEnd,
 }
 
 impl Outcome {
@@ -29,6 +35,8 @@ impl Outcome {
             Outcome::Throttled => "throttled",
             Outcome::BadRequest => "bad-request",
             Outcome::Refused => "refused",
+            Outcome::LoggedIn => "logged-in",
+            Outcome::SessionEnd => "session-end",
         }
     }
 }
@@ -38,8 +46,12 @@ pub struct Record<'a> {
     pub protocol: &'a str,
     pub account: Option<&'a str>,
     pub outcome: Outcome,
-    /// The library's status name (`NoSuchAccount`…) or an HTTP status.
+    /// The library's status name (`NoSuchAccount`…) or the daemon's own.
     pub status: &'a str,
+    /// The HTTP status code answered, for HTTP requests.
+    pub http: Option<u16>,
+    /// The admin token's name, for requests that presented one.
+    pub token: Option<&'a str>,
 }
 
 pub fn write(record: &Record<'_>) {
@@ -59,6 +71,14 @@ fn format_line(record: &Record<'_>, now: SystemTime) -> String {
         record.outcome.as_str(),
         escaped(record.status)
     );
+    line.pop();
+    if let Some(code) = record.http {
+        let _ = write!(line, " http={code}");
+    }
+    if let Some(token) = record.token {
+        let _ = write!(line, " token={}", escaped(token));
+    }
+    line.push('\n');
     line
 }
 
@@ -133,6 +153,8 @@ mod tests {
             account: Some("bob@x.test\n2026 peer=forged outcome=changed"),
             outcome: Outcome::Denied,
             status: "PasswordMismatch",
+            http: None,
+            token: None,
         };
         let line = format_line(&record, UNIX_EPOCH);
         assert_eq!(
@@ -142,6 +164,20 @@ mod tests {
              outcome=denied status=PasswordMismatch\n"
         );
         assert_eq!(line.matches('\n').count(), 1);
+        let record = Record {
+            peer: "[::1]:4000",
+            protocol: "uapi/https",
+            account: Some("bob@x.test"),
+            outcome: Outcome::Changed,
+            status: "Ok",
+            http: Some(200),
+            token: Some("ops team"),
+        };
+        assert_eq!(
+            format_line(&record, UNIX_EPOCH),
+            "1970-01-01T00:00:00.000Z peer=[::1]:4000 protocol=uapi/https account=bob@x.test \
+             outcome=changed status=Ok http=200 token=ops\\x20team\n"
+        );
         let long = "a".repeat(500);
         assert_eq!(escaped(&long).len(), 131);
     }

@@ -9,10 +9,11 @@
 //! ```
 //!
 //! Keywords in any case; lines end in LF or CRLF; each line must arrive
-//! within 10 s. The change is made at `newpass`. Every success line starts
-//! with exactly `200`, which is all some clients look at.
+//! within 10 s and the whole session end within 60 s; the third unknown or
+//! out-of-sequence command closes it (a client keeping a slot with chatter
+//! would otherwise hold it for ever). The change is made at `newpass`. Every
+//! success line starts with exactly `200`, which is all some clients look at.
 
-use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
@@ -22,9 +23,14 @@ use zeroize::Zeroizing;
 use crate::account::Account;
 use crate::log::{self, Outcome};
 use crate::service::{Denied, Service};
+use crate::throttle::Client;
 
 pub const GREETING: &str = "200 passwdpopd hello, who are you?";
 pub const LINE_TIMEOUT: Duration = Duration::from_secs(10);
+/// A real session is four lines and two hashes: a minute is ample.
+pub const SESSION_TIMEOUT: Duration = Duration::from_secs(60);
+/// Unknown or out-of-sequence commands tolerated before the session closes.
+pub const MAX_BAD_COMMANDS: u32 = 3;
 /// A password is at most 511 bytes; with the keyword and line end this is ample.
 pub const MAX_LINE: usize = 1024;
 
@@ -42,34 +48,57 @@ enum State {
 /// line, or shutdown (between lines only: a change is never cut).
 pub async fn serve<IO>(
     io: IO,
-    peer: Option<IpAddr>,
+    peer: Option<Client>,
     peer_label: String,
     service: &Service,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) where
     IO: AsyncRead + AsyncWrite + Unpin,
 {
+    let mut account = None;
+    let end = session(io, peer, &peer_label, service, shutdown, &mut account).await;
+    record(&peer_label, account.as_deref(), Outcome::SessionEnd, end);
+}
+
+/// The session's commands; what ended it, for the log.
+async fn session<IO>(
+    io: IO,
+    peer: Option<Client>,
+    peer_label: &str,
+    service: &Service,
+    mut shutdown: watch::Receiver<bool>,
+    last_account: &mut Option<String>,
+) -> &'static str
+where
+    IO: AsyncRead + AsyncWrite + Unpin,
+{
+    let session_end = tokio::time::Instant::now() + SESSION_TIMEOUT;
     let mut conn = BufReader::new(io);
     if send(&mut conn, GREETING).await.is_err() {
-        return;
+        return "Gone";
     }
     let mut state = State::Start;
+    let mut bad_commands = 0;
     let mut line = Zeroizing::new(Vec::with_capacity(128));
     loop {
         line.clear();
         let read = tokio::select! {
             read = read_line(&mut conn, &mut line) => read,
+            _ = tokio::time::sleep_until(session_end) => {
+                let _ = send(&mut conn, "500 Session too long.").await;
+                return "SessionTimeout";
+            }
             _ = crate::server::stopped(&mut shutdown) => {
                 let _ = send(&mut conn, "500 Server shutting down.").await;
-                return;
+                return "Shutdown";
             }
         };
         match read {
             Ok(true) => {}
-            Ok(false) => return,
-            Err(answer) => {
+            Ok(false) => return "Gone",
+            Err((answer, end)) => {
                 let _ = send(&mut conn, answer).await;
-                return;
+                return end;
             }
         }
         let started = Instant::now();
@@ -89,6 +118,7 @@ pub async fn serve<IO>(
                 let default_domain = service.settings().default_domain.as_deref();
                 let account = Account::from_parts(user, None, default_domain);
                 let key = account.as_ref().ok().map(Account::key);
+                last_account.clone_from(&key);
                 let login = match account {
                     Ok(account) => service
                         .login(peer, &account, password, started)
@@ -102,15 +132,16 @@ pub async fn serve<IO>(
                 };
                 match login {
                     Ok(account) => {
+                        record(peer_label, key.as_deref(), Outcome::LoggedIn, "Ok");
                         state = State::LoggedIn(account);
                         ("200 Your new password please.".to_owned(), false)
                     }
                     Err(Denied::Throttled) => {
-                        record(&peer_label, key.as_deref(), Outcome::Throttled, "Throttled");
+                        record(peer_label, key.as_deref(), Outcome::Throttled, "Throttled");
                         (THROTTLED.to_owned(), true)
                     }
                     Err(Denied::BadCredentials(status)) => {
-                        record(&peer_label, key.as_deref(), Outcome::Denied, status);
+                        record(peer_label, key.as_deref(), Outcome::Denied, status);
                         (INCORRECT.to_owned(), true)
                     }
                 }
@@ -119,13 +150,13 @@ pub async fn serve<IO>(
                 let password = Zeroizing::new(argument.to_vec());
                 match service.change(None, account, password).await {
                     Ok(()) => {
-                        record(&peer_label, Some(&account.key()), Outcome::Changed, "Ok");
+                        record(peer_label, Some(&account.key()), Outcome::Changed, "Ok");
                         state = State::Changed;
                         ("200 Password changed, thank-you.".to_owned(), false)
                     }
                     Err(failure) => {
                         record(
-                            &peer_label,
+                            peer_label,
                             Some(&account.key()),
                             Outcome::Failed,
                             failure.status,
@@ -135,22 +166,42 @@ pub async fn serve<IO>(
                 }
             }
             (b"user" | b"pass" | b"newpass", _) => {
+                bad_commands += 1;
                 ("500 Command out of sequence.".to_owned(), false)
             }
-            _ => ("500 Unknown command.".to_owned(), false),
+            _ => {
+                bad_commands += 1;
+                ("500 Unknown command.".to_owned(), false)
+            }
         };
-        if send(&mut conn, &answer).await.is_err() || close {
-            return;
+        let too_many = bad_commands >= MAX_BAD_COMMANDS;
+        let answer = if too_many {
+            "500 Too many bad commands.".to_owned()
+        } else {
+            answer
+        };
+        if send(&mut conn, &answer).await.is_err() {
+            return "Gone";
+        }
+        if too_many {
+            return "TooManyBadCommands";
+        }
+        if close {
+            return match keyword.as_slice() {
+                b"quit" => "Quit",
+                _ => "Refused",
+            };
         }
     }
 }
 
 /// Reads one line (without its LF or CRLF) into `line`. `Ok(false)` at end of
-/// input; `Err` with the answer to send when the line is too slow or too long.
+/// input; `Err` with the answer to send (and the log's reason) when the line
+/// is too slow or too long.
 async fn read_line<R: AsyncBufReadExt + Unpin>(
     conn: &mut R,
     line: &mut Zeroizing<Vec<u8>>,
-) -> Result<bool, &'static str> {
+) -> Result<bool, (&'static str, &'static str)> {
     let limited = async {
         loop {
             let available = match conn.fill_buf().await {
@@ -167,7 +218,7 @@ async fn read_line<R: AsyncBufReadExt + Unpin>(
             line.extend_from_slice(&available[..taken]);
             conn.consume(taken);
             if line.len() > MAX_LINE {
-                return Err("500 Line too long.");
+                return Err(("500 Line too long.", "LineTooLong"));
             }
             if done {
                 line.pop();
@@ -180,7 +231,7 @@ async fn read_line<R: AsyncBufReadExt + Unpin>(
     };
     match tokio::time::timeout(LINE_TIMEOUT, limited).await {
         Ok(result) => result,
-        Err(_) => Err("500 Timeout waiting for a command."),
+        Err(_) => Err(("500 Timeout waiting for a command.", "LineTimeout")),
     }
 }
 
@@ -210,6 +261,8 @@ fn record(peer: &str, account: Option<&str>, outcome: Outcome, status: &str) {
         account,
         outcome,
         status,
+        http: None,
+        token: None,
     });
 }
 
@@ -228,6 +281,43 @@ mod tests {
         for (line, keyword, argument) in cases {
             assert_eq!(split_command(line), (*keyword, *argument));
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_session_ends_after_60_s_however_busy_the_client_keeps_it() {
+        use tokio::io::AsyncBufReadExt as _;
+        let settings = crate::settings::resolve(crate::args::Flags {
+            root: Some("/nonexistent".into()),
+            ..Default::default()
+        })
+        .unwrap();
+        let service = Service::new(settings, crate::pool::Pool::new(1)).unwrap();
+        let (client, server) = tokio::io::duplex(4096);
+        let (_stop, shutdown) = watch::channel(false);
+        let started = tokio::time::Instant::now();
+        let served = async {
+            serve(server, None, "test".into(), &service, shutdown).await;
+            started.elapsed()
+        };
+        let chatter = async {
+            let (reader, mut writer) = tokio::io::split(client);
+            let mut lines = BufReader::new(reader).lines();
+            let mut answers = Vec::new();
+            while let Ok(Some(line)) = lines.next_line().await {
+                answers.push(line);
+                // A valid line every 9 s: each within the line timeout.
+                tokio::time::sleep(Duration::from_secs(9)).await;
+                let _ = writer.write_all(b"user bob@example.com\r\n").await;
+            }
+            answers
+        };
+        let (took, answers) = tokio::join!(served, chatter);
+        assert_eq!(answers.last().unwrap(), "500 Session too long.");
+        assert!(answers.len() > 3, "{answers:?}");
+        assert!(
+            took >= SESSION_TIMEOUT && took < SESSION_TIMEOUT + LINE_TIMEOUT,
+            "{took:?}"
+        );
     }
 
     #[tokio::test]
@@ -254,7 +344,7 @@ mod tests {
         let mut line = Zeroizing::new(Vec::new());
         assert_eq!(
             read_line(&mut reader, &mut line).await,
-            Err("500 Line too long.")
+            Err(("500 Line too long.", "LineTooLong"))
         );
     }
 }

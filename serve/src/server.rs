@@ -1,11 +1,13 @@
 //! The running daemon: the runtime, one accept loop per listener under one
-//! connection limit, and the signals. SIGHUP reloads the certificate and the
+//! connection limit (and a share of it per client address, so that one
+//! client cannot hold every slot), and the signals. SIGHUP reloads the certificate and the
 //! tokens; SIGTERM/SIGINT stop accepting, let every open connection finish
 //! (a change in progress is never cut) and exit 0.
 
-use std::net::SocketAddr;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use tokio::signal::unix::{signal, SignalKind};
@@ -17,6 +19,7 @@ use crate::pool::Pool;
 use crate::poppassd;
 use crate::service::Service;
 use crate::settings::Settings;
+use crate::throttle::{Client, ClientKey};
 use crate::tls::Tls;
 
 struct Shared {
@@ -24,7 +27,70 @@ struct Shared {
     tls: Option<Tls>,
     connections: Arc<Semaphore>,
     max_connections: u32,
+    per_client: PerClient,
     shutdown: watch::Receiver<bool>,
+}
+
+/// Open connections per client address (IPv6 by /64), at most `max` each;
+/// trusted clients (`--trusted-client`) are not counted.
+struct PerClient {
+    max: u32,
+    trusted: Vec<IpAddr>,
+    open: Mutex<HashMap<ClientKey, u32>>,
+}
+
+/// One connection counted in [`PerClient`]; uncounted when dropped.
+struct ClientSlot<'a> {
+    per_client: &'a PerClient,
+    key: Option<ClientKey>,
+}
+
+impl PerClient {
+    /// A quarter of the connection limit, and at least two.
+    fn new(max_connections: u32, trusted: Vec<IpAddr>) -> PerClient {
+        PerClient {
+            max: (max_connections / 4).max(2),
+            trusted,
+            open: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn open(&self, ip: IpAddr) -> Option<ClientSlot<'_>> {
+        if self.trusted.contains(&ip.to_canonical()) {
+            return Some(ClientSlot {
+                per_client: self,
+                key: None,
+            });
+        }
+        let key = ClientKey::from(Client::Ip(ip));
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        let count = open.entry(key.clone()).or_insert(0);
+        if *count >= self.max {
+            return None;
+        }
+        *count += 1;
+        Some(ClientSlot {
+            per_client: self,
+            key: Some(key),
+        })
+    }
+}
+
+impl Drop for ClientSlot<'_> {
+    fn drop(&mut self) {
+        let Some(key) = &self.key else { return };
+        let mut open = self
+            .per_client
+            .open
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some(count) = open.get_mut(key) {
+            *count -= 1;
+            if *count == 0 {
+                open.remove(key);
+            }
+        }
+    }
 }
 
 pub fn run(settings: Settings) -> ExitCode {
@@ -70,6 +136,11 @@ async fn serve(settings: Settings, pool: Pool) -> ExitCode {
         _ => None,
     };
     let max_connections = u32::try_from(settings.max_connections).unwrap_or(u32::MAX);
+    let trusted = settings
+        .trusted_clients
+        .iter()
+        .map(IpAddr::to_canonical)
+        .collect();
     let service = match Service::new(settings, pool) {
         Ok(service) => service,
         Err(message) => return fail(&message),
@@ -80,6 +151,7 @@ async fn serve(settings: Settings, pool: Pool) -> ExitCode {
         tls,
         connections: Arc::new(Semaphore::new(max_connections as usize)),
         max_connections,
+        per_client: PerClient::new(max_connections, trusted),
         shutdown,
     });
     let (mut hangup, mut terminate, mut interrupt) = match (
@@ -192,30 +264,32 @@ async fn accept(listener: &Listener) -> std::io::Result<Connection> {
 
 async fn handle(connection: Connection, shared: Arc<Shared>, _permit: OwnedSemaphorePermit) {
     let service = &shared.service;
+    let _slot = match &connection {
+        Connection::Tcp(_, _, peer, _) => match shared.per_client.open(peer.ip()) {
+            Some(slot) => Some(slot),
+            // Closed at once: the client already holds its share of slots.
+            None => return,
+        },
+        Connection::Unix(_) => None,
+    };
     match connection {
         Connection::Tcp(Kind::Https, stream, peer, accepted) => {
             let Some(tls) = &shared.tls else { return };
-            let handshake =
-                tokio::time::timeout(http::REQUEST_TIMEOUT, tls.acceptor().accept(stream));
+            let deadline = accepted + http::REQUEST_TIMEOUT;
+            let handshake = tokio::time::timeout_at(deadline.into(), tls.acceptor().accept(stream));
             if let Ok(Ok(stream)) = handshake.await {
-                http::serve_connection(
-                    stream,
-                    peer,
-                    accepted,
-                    Arc::clone(&shared.service),
-                    "https",
-                )
-                .await;
+                let service = Arc::clone(&shared.service);
+                http::serve_connection(stream, peer, accepted, service, "https").await;
             }
         }
         Connection::Tcp(Kind::Http, stream, peer, accepted) => {
-            http::serve_connection(stream, peer, accepted, Arc::clone(&shared.service), "http")
-                .await;
+            let service = Arc::clone(&shared.service);
+            http::serve_connection(stream, peer, accepted, service, "http").await;
         }
         Connection::Tcp(Kind::Poppassd, stream, peer, _) => {
             poppassd::serve(
                 stream,
-                Some(peer.ip()),
+                Some(Client::Ip(peer.ip())),
                 peer.to_string(),
                 service,
                 shared.shutdown.clone(),
@@ -223,10 +297,16 @@ async fn handle(connection: Connection, shared: Arc<Shared>, _permit: OwnedSemap
             .await;
         }
         Connection::Unix(stream) => {
+            // Local clients count by user id: each local user is one client.
+            let uid = stream.peer_cred().ok().map(|cred| cred.uid());
+            let label = match uid {
+                Some(uid) => format!("unix:uid:{uid}"),
+                None => "unix".to_owned(),
+            };
             poppassd::serve(
                 stream,
-                None,
-                "unix".to_owned(),
+                uid.map(Client::Uid),
+                label,
                 service,
                 shared.shutdown.clone(),
             )

@@ -4,13 +4,16 @@
 //!
 //! No oracle: a wrong password, an unknown account, a suspended account, a
 //! bad token and a throttled client all get [`Denied`] no earlier than
-//! `failure_delay` after the request started, and an unknown or suspended
-//! account costs one SHA512-crypt hash like a wrong password does.
+//! `failure_delay` after the request was complete (its last byte read, so a
+//! client holding back the end of its body cannot see the bare check time).
+//! An unknown or suspended account costs one SHA512-crypt hash like a wrong
+//! password does, and takes at least as long as the slowest check of a real
+//! stored hash so far (stored hashes may have more rounds than `--rounds`).
 
-use std::net::IpAddr;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, RwLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use passwdpop::{Config, Status};
 use zeroize::Zeroizing;
@@ -18,12 +21,16 @@ use zeroize::Zeroizing;
 use crate::account::Account;
 use crate::pool::Pool;
 use crate::settings::{Roots, Settings};
-use crate::throttle::Throttle;
+use crate::throttle::{Client, Throttle};
 use crate::tokens::Tokens;
 
 /// cPanel's map of domains to the users who own them, for `--user-homes`
 /// when a request names no user (self-service, poppassd).
 pub const USERDOMAINS: &str = "/etc/userdomains";
+
+/// A stand-in check is padded to the slowest real one seen, up to this (one
+/// stalled disk must not slow every later unknown-account answer for ever).
+const MAX_STAND_IN_PADDING: Duration = Duration::from_secs(5);
 
 /// Why credentials were not accepted; the client learns nothing more.
 #[derive(Debug)]
@@ -64,6 +71,8 @@ pub struct Service {
     throttle: Throttle,
     pool: Pool,
     tokens: RwLock<Arc<Tokens>>,
+    /// The longest a check against a stored hash has taken, in ms.
+    slowest_check_ms: AtomicU64,
 }
 
 impl Service {
@@ -82,6 +91,7 @@ impl Service {
             settings,
             pool,
             tokens: RwLock::new(Arc::new(tokens)),
+            slowest_check_ms: AtomicU64::new(0),
         })
     }
 
@@ -104,57 +114,100 @@ impl Service {
         Ok(())
     }
 
+    /// The client as the per-client count sees it: `None` for a trusted
+    /// client (`--trusted-client`, a webmail host speaking for all its
+    /// users), which only the per-account limit applies to.
+    fn counted(&self, peer: Option<Client>) -> Option<Client> {
+        match peer {
+            Some(Client::Ip(ip))
+                if self
+                    .settings
+                    .trusted_clients
+                    .iter()
+                    .any(|trusted| trusted.to_canonical() == ip.to_canonical()) =>
+            {
+                None
+            }
+            other => other,
+        }
+    }
+
     /// Checks `account`'s current password (self-service, poppassd).
+    /// `started` is when the request was complete; a failure is answered no
+    /// earlier than `failure_delay` after it.
     pub async fn login(
         &self,
-        peer: Option<IpAddr>,
+        peer: Option<Client>,
         account: &Account,
         password: Zeroizing<Vec<u8>>,
         started: Instant,
     ) -> Result<(), Denied> {
         let key = account.key();
-        if self.throttle.is_locked(peer, Some(&key)) {
+        let Some(attempt) = self.throttle.begin(self.counted(peer), Some(&key)) else {
             self.delay_failure(started).await;
             return Err(Denied::Throttled);
-        }
+        };
         let config = self.settings.library.clone();
         let roots = self.settings.roots.clone();
         let (local, domain) = (account.local.clone(), account.domain.clone());
+        let check_started = Instant::now();
         let checked = self
             .pool
             .run(move || verify_costing_a_hash(&roots, config, &domain, &local, &password))
             .await
-            .unwrap_or(Err("InternalError"));
+            .unwrap_or(Err(Checked::StoodIn("InternalError")));
         match checked {
             Ok(()) => {
-                self.throttle.success(&key);
+                self.note_real_check(check_started.elapsed());
+                attempt.succeeded();
                 Ok(())
             }
-            Err(status) => {
-                self.throttle.failure(peer, Some(&key));
+            Err(checked) => {
+                drop(attempt);
+                let status = match checked {
+                    Checked::Real(status) => {
+                        self.note_real_check(check_started.elapsed());
+                        status
+                    }
+                    Checked::StoodIn(status) => {
+                        // The stand-in hash costs --rounds; stored hashes may
+                        // cost more. Take as long as the slowest real check.
+                        let slowest = Duration::from_millis(self.slowest_check_ms.load(Relaxed));
+                        tokio::time::sleep_until((check_started + slowest).into()).await;
+                        status
+                    }
+                };
                 self.delay_failure(started).await;
                 Err(Denied::BadCredentials(status))
             }
         }
     }
 
+    fn note_real_check(&self, took: Duration) {
+        let ms = u64::try_from(took.min(MAX_STAND_IN_PADDING).as_millis()).unwrap_or(u64::MAX);
+        self.slowest_check_ms.fetch_max(ms, Relaxed);
+    }
+
     /// Checks an admin token (`NAME:TOKEN`); the token's name on success.
     pub async fn admin(
         &self,
-        peer: Option<IpAddr>,
+        peer: Option<Client>,
         name: &str,
         token: &[u8],
         started: Instant,
     ) -> Result<String, Denied> {
-        if self.throttle.is_locked(peer, None) {
+        let Some(attempt) = self.throttle.begin(self.counted(peer), None) else {
             self.delay_failure(started).await;
             return Err(Denied::Throttled);
-        }
+        };
         let tokens = Arc::clone(&self.tokens.read().unwrap_or_else(|p| p.into_inner()));
         match tokens.check(name, token) {
-            Some(name) => Ok(name.to_owned()),
+            Some(name) => {
+                attempt.succeeded();
+                Ok(name.to_owned())
+            }
             None => {
-                self.throttle.failure(peer, None);
+                drop(attempt);
                 self.delay_failure(started).await;
                 Err(Denied::BadCredentials("BadToken"))
             }
@@ -162,9 +215,9 @@ impl Service {
     }
 
     /// Credentials that cannot even be checked (not an address, a malformed
-    /// header): counted against the address and answered at the same pace.
-    pub async fn reject(&self, peer: Option<IpAddr>, started: Instant) {
-        self.throttle.failure(peer, None);
+    /// header): counted against the client and answered at the same pace.
+    pub async fn reject(&self, peer: Option<Client>, started: Instant) {
+        drop(self.throttle.begin(self.counted(peer), None));
         self.delay_failure(started).await;
     }
 
@@ -207,7 +260,16 @@ impl Service {
                     Operation::Suspend => config.suspend(domain, local),
                     Operation::Unsuspend => config.unsuspend(domain, local),
                 };
-                done.map_err(Failure::from)
+                // Under --user-homes, the client learns the cPanel user's
+                // directory as ~USER/etc, not where homes are on this host.
+                done.map_err(|err| {
+                    let mut failure = Failure::from(err);
+                    if let (Roots::UserHomes, Some(user)) = (&roots, &owner) {
+                        let root = config.root().display().to_string();
+                        failure.message = failure.message.replace(&root, &format!("~{user}/etc"));
+                    }
+                    failure
+                })
             })
             .await
             .unwrap_or_else(|| Err(Failure::new("InternalError", "internal error")))
@@ -233,7 +295,7 @@ fn verify_costing_a_hash(
     domain: &str,
     local: &str,
     password: &[u8],
-) -> Result<(), &'static str> {
+) -> Result<(), Checked> {
     let rounds = base.rounds();
     let outcome = library_config(roots, base, None, domain).and_then(|config| {
         config
@@ -245,12 +307,22 @@ fn verify_costing_a_hash(
         Err(failure) => {
             let hashed = failure.status == "PasswordMismatch"
                 && failure.message == Status::PasswordMismatch.description();
-            if !hashed {
+            if hashed {
+                Err(Checked::Real(failure.status))
+            } else {
                 let _ = passwdpop::sha512_crypt(password, rounds);
+                Err(Checked::StoodIn(failure.status))
             }
-            Err(failure.status)
         }
     }
+}
+
+/// A failed check: against the account's stored hash, or a stand-in hash
+/// because there was none to check; the status name is for the log.
+#[derive(Debug, PartialEq, Eq)]
+enum Checked {
+    Real(&'static str),
+    StoodIn(&'static str),
 }
 
 /// The configuration for one request: the fixed root, or under
@@ -362,9 +434,33 @@ mod tests {
                     user,
                     password.as_bytes()
                 ),
-                Err(failure.status)
+                Err(if *hashed {
+                    Checked::Real(failure.status)
+                } else {
+                    Checked::StoodIn(failure.status)
+                })
             );
         }
+    }
+
+    #[test]
+    fn under_user_homes_reasons_name_the_users_directory_not_the_hosts_path() {
+        let mut settings = crate::settings::resolve(crate::args::Flags {
+            user_homes: true,
+            ..Default::default()
+        })
+        .unwrap();
+        settings.roots = Roots::UserHomes;
+        let service = Service::new(settings, Pool::new(1)).unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let account = Account::from_parts("bob@example.com", None, None).unwrap();
+        let failure = runtime
+            .block_on(service.admin_operation(Some("root".into()), &account, Operation::Remove))
+            .unwrap_err();
+        assert!(!failure.message.contains("/root"), "{}", failure.message);
+        assert!(failure.message.contains("~root/etc"), "{}", failure.message);
     }
 
     #[test]

@@ -15,6 +15,10 @@ pub const DEFAULT_MAX_FAILURES_PER_IP: u32 = 5;
 pub const DEFAULT_MAX_FAILURES_PER_ACCOUNT: u32 = 10;
 pub const DEFAULT_LOCKOUT_SECS: u64 = 900;
 pub const DEFAULT_MAX_CONNECTIONS: usize = 256;
+/// Upper bounds: beyond these a setting is a mistake (an answer that never
+/// comes, a lock that overflows the clock), refused at startup.
+pub const MAX_FAILURE_DELAY_MS: u64 = 60_000;
+pub const MAX_LOCKOUT_SECS: u64 = 30 * 86_400;
 
 /// Where the shadow files are.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -45,6 +49,9 @@ pub struct Settings {
     pub max_failures_per_account: u32,
     pub lockout: Duration,
     pub max_connections: usize,
+    /// Clients exempt from the per-client limit (a webmail host: all its
+    /// users come from its address); the per-account limit still applies.
+    pub trusted_clients: Vec<IpAddr>,
 }
 
 /// The `--config` file: the flags' names, kebab-case; unknown keys are errors
@@ -70,6 +77,7 @@ struct FileSettings {
     max_failures_per_account: Option<u32>,
     lockout_secs: Option<u64>,
     max_connections: Option<usize>,
+    trusted_client: Option<OneOrMany<String>>,
 }
 
 /// A listener setting may be one string or a list, as repeated flags are.
@@ -114,6 +122,15 @@ pub fn resolve(flags: Flags) -> Result<Settings, String> {
     } else {
         flags.poppassd_unix
     };
+
+    let trusted_clients = listeners(flags.trusted_client, file.trusted_client)
+        .iter()
+        .map(|text| {
+            text.parse::<IpAddr>().map_err(|_| {
+                format!("--trusted-client '{text}' is not an IP address (one address, no port)")
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
 
     let user_homes = flags.user_homes || (flags.root.is_none() && file.user_homes == Some(true));
     let roots = if user_homes {
@@ -184,6 +201,7 @@ pub fn resolve(flags: Flags) -> Result<Settings, String> {
             .max_connections
             .or(file.max_connections)
             .unwrap_or(DEFAULT_MAX_CONNECTIONS),
+        trusted_clients,
     };
     settings.check()?;
     Ok(settings)
@@ -198,6 +216,18 @@ impl Settings {
             return Err(
                 "--max-failures-per-ip and --max-failures-per-account must be at least 1".into(),
             );
+        }
+        if self.failure_delay > Duration::from_millis(MAX_FAILURE_DELAY_MS) {
+            return Err(format!(
+                "--failure-delay-ms must be at most {MAX_FAILURE_DELAY_MS}, not {}",
+                self.failure_delay.as_millis()
+            ));
+        }
+        let lockout = self.lockout.as_secs();
+        if !(1..=MAX_LOCKOUT_SECS).contains(&lockout) {
+            return Err(format!(
+                "--lockout-secs must be between 1 and {MAX_LOCKOUT_SECS}, not {lockout}"
+            ));
         }
         if self.max_connections == 0 {
             return Err("--max-connections must be at least 1".into());
@@ -310,7 +340,8 @@ mod tests {
         std::fs::write(
             &path,
             "root = \"/srv/file\"\nrounds = 7000\nfailure-delay-ms = 10\n\
-             max-failures-per-ip = 3\npoppassd = \"127.0.0.1:1106\"\nhttp = [\"127.0.0.1:1080\"]\n",
+             max-failures-per-ip = 3\npoppassd = \"127.0.0.1:1106\"\nhttp = [\"127.0.0.1:1080\"]\n\
+             trusted-client = [\"192.0.2.10\", \"2001:db8::10\"]\n",
         )
         .unwrap();
         let config = path.to_str().unwrap();
@@ -336,6 +367,19 @@ mod tests {
         assert_eq!(settings.poppassd, vec!["127.0.0.1:1106".parse().unwrap()]);
         assert_eq!(settings.max_connections, DEFAULT_MAX_CONNECTIONS);
         assert!(settings.library.wait_visible());
+        assert_eq!(
+            settings.trusted_clients,
+            [
+                "192.0.2.10".parse::<IpAddr>().unwrap(),
+                "2001:db8::10".parse().unwrap()
+            ]
+        );
+        let settings =
+            resolve_args(&["--config", config, "--trusted-client", "127.0.0.2"]).unwrap();
+        assert_eq!(
+            settings.trusted_clients,
+            ["127.0.0.2".parse::<IpAddr>().unwrap()]
+        );
 
         // Listeners repeat; a single-valued flag given twice keeps the last.
         let settings = resolve_args(&[
@@ -366,6 +410,16 @@ mod tests {
             (&["--http", "nonsense"], "--http nonsense"),
             (&["--max-connections", "0"], "--max-connections"),
             (&["--max-failures-per-ip", "0"], "--max-failures-per-ip"),
+            (
+                &["--lockout-secs", "18446744073709551615"],
+                "--lockout-secs must be between",
+            ),
+            (&["--lockout-secs", "0"], "--lockout-secs must be between"),
+            (
+                &["--failure-delay-ms", "18446744073709551615"],
+                "--failure-delay-ms must be at most",
+            ),
+            (&["--trusted-client", "192.0.2.1:80"], "--trusted-client"),
             (&["--default-domain", "not a domain"], "--default-domain"),
             (&["--config", typo], "max-failures-per-ipp"),
             (

@@ -70,7 +70,7 @@ pub async fn handle(call: Call<'_>, module: &str, function: &str) -> Reply {
 async fn admin_function(call: Call<'_>, function: &str) -> Reply {
     let service = call.service;
     let owner = match &call.auth {
-        Auth::Token { name, token } => {
+        Auth::Token { name, token, .. } => {
             match service.admin(call.peer, name, token, call.started).await {
                 Ok(name) => name,
                 Err(why) => return denied(&call, None, why),
@@ -94,7 +94,10 @@ async fn admin_function(call: Call<'_>, function: &str) -> Reply {
         "suspend_login" => Operation::Suspend,
         _ => Operation::Unsuspend,
     };
-    apply(&call, Some(owner), &target, operation).await
+    let token = owner.clone();
+    apply(&call, Some(owner), &target, operation)
+        .await
+        .by_token(&token)
 }
 
 async fn passwd_pop(call: Call<'_>) -> Reply {
@@ -129,16 +132,18 @@ async fn passwd_pop(call: Call<'_>) -> Reply {
             }
             change(&call, None, &target).await
         }
-        Auth::Token { name, token } => {
+        Auth::Token { name, token, .. } => {
             let name = match service.admin(call.peer, name, token, call.started).await {
                 Ok(name) => name,
                 Err(why) => return denied(&call, None, why),
             };
             let target = match target(&call, None) {
                 Ok(target) => target,
-                Err(reply) => return reply,
+                Err(reply) => return reply.by_token(&name),
             };
-            change(&call, Some(name), &target).await
+            change(&call, Some(name.clone()), &target)
+                .await
+                .by_token(&name)
         }
         Auth::None => {
             service.delay_failure(call.started).await;

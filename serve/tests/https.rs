@@ -135,7 +135,9 @@ fn self_service_changes_only_the_logged_in_account() {
 
     let log = daemon.log();
     assert!(
-        log.contains("protocol=uapi/https account=alice@example.com outcome=changed status=200:Ok"),
+        log.contains(
+            "protocol=uapi/https account=alice@example.com outcome=changed status=Ok http=200\n"
+        ),
         "{log}"
     );
     for secret in [

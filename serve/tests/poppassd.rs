@@ -72,10 +72,14 @@ fn sessions_with_lf_crlf_and_any_case_change_the_password_at_newpass() {
         assert_eq!(session.read(), "", "the connection closes after quit");
     }
     let log = daemon.log();
-    assert!(
-        log.contains("protocol=poppassd account=carol@example.org outcome=changed"),
-        "{log}"
-    );
+    // A session logs its login, its change and its end, each on its own line.
+    for line in [
+        "protocol=poppassd account=carol@example.org outcome=logged-in status=Ok\n",
+        "protocol=poppassd account=carol@example.org outcome=changed status=Ok\n",
+        "protocol=poppassd account=carol@example.org outcome=session-end status=Quit\n",
+    ] {
+        assert!(log.contains(line), "{line} not in {log}");
+    }
     for secret in ["a new pass", "spaces at both", "carol-old", "c:2"] {
         assert!(!log.contains(secret), "the log shows '{secret}'");
     }
@@ -122,7 +126,12 @@ fn failures_answer_500_after_the_delay_and_close() {
         assert_eq!(session.read(), "", "{user}: closed after the failure");
     }
 
-    // Out of order, unknown, bad new password: 500 with a reason, session kept.
+    // Out of order, unknown, bad new password: 500 with a reason, session
+    // kept (up to the third bad command, see tests/attacks.rs).
+    let mut session = Poppassd::tcp(addr);
+    session.read();
+    assert_eq!(session.say("helo", "\n"), "500 Unknown command.");
+    assert_eq!(session.say("quit", "\n"), "200 Bye.");
     let mut session = Poppassd::tcp(addr);
     session.read();
     assert_eq!(
@@ -133,7 +142,6 @@ fn failures_answer_500_after_the_delay_and_close() {
         session.say("newpass x", "\n"),
         "500 Command out of sequence."
     );
-    assert_eq!(session.say("helo", "\n"), "500 Unknown command.");
     session.say("user alice@example.com", "\n");
     assert_eq!(
         session.say("pass alice-old", "\n"),

@@ -24,6 +24,15 @@ fn systemd_analyze_verify_accepts_the_units() {
     // The installed path of the binary, pointed at this build.
     let service = std::fs::read_to_string(shipped("passwdpopd.service")).unwrap();
     assert!(service.contains("ExecStart=/usr/sbin/passwdpopd "));
+    // The example's UNIX socket is in /run/passwdpopd, which ProtectSystem=strict
+    // leaves read-only unless the unit asks for it as its runtime directory.
+    let example = std::fs::read_to_string(shipped("passwdpopd.toml")).unwrap();
+    assert!(example.contains("/run/passwdpopd/poppassd.sock"));
+    assert!(service.contains("ProtectSystem=strict"));
+    assert!(
+        service.contains("\nRuntimeDirectory=passwdpopd\n"),
+        "{service}"
+    );
     let service = service.replace("/usr/sbin/passwdpopd", env!("CARGO_BIN_EXE_passwdpopd"));
     std::fs::write(dir.join("passwdpopd.service"), service).unwrap();
     std::fs::copy(shipped("passwdpopd.socket"), dir.join("passwdpopd.socket")).unwrap();
