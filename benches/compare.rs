@@ -656,6 +656,10 @@ fn contention(bench: &Bench) {
             .unwrap();
     }
     let mut held = watcher.stop();
+    assert!(
+        !held.is_empty(),
+        "the inotify watch saw no dotlock taken and released"
+    );
     held.sort_by(f64::total_cmp);
     println!(
         "| lock hold time, 1000 accounts, {} changes: median {:.0} µs, p99 {:.0} µs | | | | |",
@@ -680,7 +684,8 @@ impl LockWatcher {
         let fd = unsafe { libc::inotify_init1(libc::IN_CLOEXEC) };
         assert!(fd >= 0);
         let path = CString::new(dir.as_os_str().as_encoded_bytes()).unwrap();
-        let mask = libc::IN_CREATE | libc::IN_DELETE;
+        // The lock is released by renaming `shadow.lock` aside, then removing it.
+        let mask = libc::IN_CREATE | libc::IN_DELETE | libc::IN_MOVED_FROM;
         assert!(unsafe { libc::inotify_add_watch(fd, path.as_ptr(), mask) } >= 0);
         let thread = std::thread::spawn(move || {
             let mut held = vec![];
@@ -704,7 +709,9 @@ impl LockWatcher {
                         && name.ends_with(b".lock")
                     {
                         taken = Some(now);
-                    } else if mask & libc::IN_DELETE != 0 && name == b"shadow.lock" {
+                    } else if mask & (libc::IN_DELETE | libc::IN_MOVED_FROM) != 0
+                        && name == b"shadow.lock"
+                    {
                         if let Some(taken) = taken.take() {
                             held.push((now - taken).as_secs_f64() * 1e6);
                         }
