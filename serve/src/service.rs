@@ -7,7 +7,7 @@
 //! `failure_delay` after the request was complete (its last byte read, so a
 //! client holding back the end of its body cannot see the bare check time).
 //! An unknown or suspended account costs one SHA512-crypt hash like a wrong
-//! password does, and takes at least as long as the slowest check of a real
+//! password does, and takes about as long as recent checks of a real
 //! stored hash so far (stored hashes may have more rounds than `--rounds`).
 
 use std::path::{Path, PathBuf};
@@ -28,8 +28,8 @@ use crate::tokens::Tokens;
 /// when a request names no user (self-service, poppassd).
 pub const USERDOMAINS: &str = "/etc/userdomains";
 
-/// A stand-in check is padded to the slowest real one seen, up to this (one
-/// stalled disk must not slow every later unknown-account answer for ever).
+/// A stand-in check is padded to the typical real one, up to this (a
+/// stalled disk must not slow every later unknown-account answer).
 const MAX_STAND_IN_PADDING: Duration = Duration::from_secs(5);
 
 /// Why credentials were not accepted; the client learns nothing more.
@@ -71,8 +71,8 @@ pub struct Service {
     throttle: Throttle,
     pool: Pool,
     tokens: RwLock<Arc<Tokens>>,
-    /// The longest a check against a stored hash has taken, in ms.
-    slowest_check_ms: AtomicU64,
+    /// How long a check against a stored hash takes (moving average), in µs.
+    typical_check_us: AtomicU64,
 }
 
 impl Service {
@@ -91,7 +91,7 @@ impl Service {
             settings,
             pool,
             tokens: RwLock::new(Arc::new(tokens)),
-            slowest_check_ms: AtomicU64::new(0),
+            typical_check_us: AtomicU64::new(0),
         })
     }
 
@@ -171,9 +171,9 @@ impl Service {
                     }
                     Checked::StoodIn(status) => {
                         // The stand-in hash costs --rounds; stored hashes may
-                        // cost more. Take as long as the slowest real check.
-                        let slowest = Duration::from_millis(self.slowest_check_ms.load(Relaxed));
-                        tokio::time::sleep_until((check_started + slowest).into()).await;
+                        // cost more. Take as long as a typical real check.
+                        let typical = Duration::from_micros(self.typical_check_us.load(Relaxed));
+                        tokio::time::sleep_until((check_started + typical).into()).await;
                         status
                     }
                 };
@@ -184,8 +184,15 @@ impl Service {
     }
 
     fn note_real_check(&self, took: Duration) {
-        let ms = u64::try_from(took.min(MAX_STAND_IN_PADDING).as_millis()).unwrap_or(u64::MAX);
-        self.slowest_check_ms.fetch_max(ms, Relaxed);
+        let us = u64::try_from(took.min(MAX_STAND_IN_PADDING).as_micros()).unwrap_or(u64::MAX);
+        // A moving average (weight 1/4): neither the fastest nor the slowest
+        // check, either of which would set unknown accounts apart.
+        let _ = self
+            .typical_check_us
+            .fetch_update(Relaxed, Relaxed, |old| match old {
+                0 => Some(us),
+                old => Some(old - old / 4 + us / 4),
+            });
     }
 
     /// Checks an admin token (`NAME:TOKEN`); the token's name on success.
