@@ -366,6 +366,15 @@ fn malformed_requests_get_clear_4xx_answers_and_change_nothing() {
         ],
     );
     assert_eq!(answer.status, 431, "{answer:?}");
+    // In the API's shape, with the reason, like every other refusal.
+    assert_eq!(json(&answer.body)["status"], 0, "{answer:?}");
+    assert!(
+        json(&answer.body)["errors"][0]
+            .as_str()
+            .unwrap()
+            .contains("headers are larger than 8192 bytes"),
+        "{answer:?}"
+    );
     assert_eq!(scratch.shadow("example.com"), before);
 
     // Cleartext HTTP on loopback speaks the same API.
