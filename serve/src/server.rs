@@ -220,16 +220,18 @@ fn reload(shared: &Shared) {
 async fn accept_loop(listener: Listener, shared: Arc<Shared>) {
     let mut shutdown = shared.shutdown.clone();
     loop {
-        // A permit first: beyond the limit, clients wait in the kernel's backlog.
+        // The connection first, then a permit: an idle listener holds no
+        // slot. Beyond the limit, the one connection accepted waits here and
+        // the others in the kernel's backlog.
+        let accepted = tokio::select! {
+            accepted = accept(&listener) => accepted,
+            _ = stopped(&mut shutdown) => return,
+        };
         let permit = tokio::select! {
             permit = Arc::clone(&shared.connections).acquire_owned() => match permit {
                 Ok(permit) => permit,
                 Err(_) => return,
             },
-            _ = stopped(&mut shutdown) => return,
-        };
-        let accepted = tokio::select! {
-            accepted = accept(&listener) => accepted,
             _ = stopped(&mut shutdown) => return,
         };
         match accepted {

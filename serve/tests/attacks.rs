@@ -121,6 +121,30 @@ fn one_client_cannot_hold_every_slot_with_sessions_or_chatter() {
 }
 
 #[test]
+fn idle_listeners_hold_no_connection_slot() {
+    let scratch = Scratch::new();
+    // Two slots, three listeners: both slots serve poppassd clients.
+    let daemon = Daemon::start(
+        &scratch,
+        &[
+            "--poppassd",
+            "127.0.0.1:0",
+            "--http",
+            "127.0.0.1:0",
+            "--http",
+            "127.0.0.2:0",
+            "--max-connections",
+            "2",
+        ],
+    );
+    let addr = daemon.poppassd.unwrap();
+    let mut first = Poppassd::tcp(addr);
+    let mut second = Poppassd::tcp(addr);
+    assert_eq!(first.read(), GREETING);
+    assert_eq!(second.read(), GREETING);
+}
+
+#[test]
 fn the_failure_delay_runs_from_the_last_byte_and_unknown_accounts_cost_a_real_check() {
     // bob's stored hash costs far more than --rounds.
     let scratch = Scratch::new();
