@@ -19,10 +19,9 @@ use std::collections::HashMap;
 use std::io::{self, Read, Write};
 
 use crate::config::Layout;
+use crate::hash_field::{self, HashField};
 use crate::search::{classify, is_c_space, Kind};
-use crate::shadow::{
-    self, has_scheme_prefix, scheme_prefix_len, split_ending, LineTooLong, Replacement, MAX_LINE,
-};
+use crate::shadow::{self, split_ending, LineTooLong, Replacement, MAX_LINE};
 use crate::validate::MAX_USER_LEN;
 
 /// Default shadow(5) fields after the hash of a new entry's day number, as
@@ -205,7 +204,7 @@ impl Plan {
                 }
             }
             if state.first_hash.is_none() && is_entry(content) {
-                state.first_hash = Some(has_scheme_prefix(unlocked_hash(content)));
+                state.first_hash = Some(has_prefix(content));
             }
             state.note_line(content, ending);
             let Some((target, disputed)) = self.lookup(line, content, &mut key) else {
@@ -399,22 +398,24 @@ fn apply(op: &Op, content: &[u8], layout: Layout, day: u64) -> Applied {
         Op::Suspend => {
             line.extend_from_slice(user);
             line.push(b':');
-            if !is_locked(hash) {
+            if !hash_field::is_locked(hash) {
                 line.push(b'!');
             }
             line.extend_from_slice(hash);
             line.extend_from_slice(rest);
         }
-        Op::Unsuspend if !is_locked(hash) => line.extend_from_slice(content),
         Op::Unsuspend => {
-            let unlocked = unlock(hash);
-            let scheme = scheme_prefix_len(&unlocked).unwrap_or(0);
-            if unlocked.len() == scheme {
+            let field = HashField::parse(hash);
+            if !field.is_locked() {
+                line.extend_from_slice(content);
+                return Applied::Line(line);
+            }
+            if field.digest.is_empty() {
                 return Applied::Refused;
             }
             line.extend_from_slice(user);
             line.push(b':');
-            line.extend_from_slice(&unlocked);
+            line.extend_from_slice(&field.unlocked());
             line.extend_from_slice(rest);
         }
     }
@@ -432,26 +433,9 @@ fn split_hash(content: &[u8]) -> (&[u8], &[u8], &[u8]) {
     (user, &after[..hash_end], &after[hash_end..])
 }
 
-/// The hash field without its leading `!`s (for the prefix convention).
-fn unlocked_hash(content: &[u8]) -> &[u8] {
-    shadow::split_lock(split_hash(content).1).1
-}
-
-/// A `!` in front of the hash, or right after its `{SCHEME}` prefix, locks
-/// the account for Dovecot and for `verify`.
-fn is_locked(hash: &[u8]) -> bool {
-    let after_scheme = scheme_prefix_len(hash).map_or(hash, |len| &hash[len..]);
-    hash.starts_with(b"!") || after_scheme.starts_with(b"!")
-}
-
-/// The hash with every lock removed: leading `!`s, and `!`s right after a prefix.
-fn unlock(hash: &[u8]) -> Vec<u8> {
-    let (_, rest) = shadow::split_lock(hash);
-    let scheme = scheme_prefix_len(rest).unwrap_or(0);
-    let (_, digest) = shadow::split_lock(&rest[scheme..]);
-    let mut unlocked = rest[..scheme].to_vec();
-    unlocked.extend_from_slice(digest);
-    unlocked
+/// Whether an entry's hash has a `{SCHEME}` prefix (for the file's convention).
+fn has_prefix(content: &[u8]) -> bool {
+    !HashField::parse(split_hash(content).1).prefix.is_empty()
 }
 
 /// The key a line may be an entry for, before [`classify`] decides: up

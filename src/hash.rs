@@ -1,8 +1,9 @@
 //! SHA512-crypt hashes: making a new one, and checking a password against a stored one.
 
 use crate::error::{Error, Status};
+use crate::hash_field::HashField;
 use crate::sha512crypt::{self, Rounds};
-use crate::shadow::{scheme_prefix_len, split_lock};
+use crate::shadow::scheme_prefix_len;
 use crate::sys;
 
 /// Random salt bytes: 12 bytes are exactly the 16 salt characters SHA-crypt
@@ -50,14 +51,21 @@ fn sha512_crypt_with_salt(password: &[u8], salt: &[u8], rounds: u32) -> Result<S
 /// `{SCHEME}` prefix is understood; the rest is up to the system's `crypt_r`.
 pub fn verify(password: &[u8], stored: &[u8]) -> Result<(), Error> {
     let mismatch = |why: &str| Error::new(Status::PasswordMismatch, why.to_owned());
-    let (locks, unlocked) = split_lock(stored);
-    if locks > 0 {
+    let field = HashField::parse(stored);
+    if field.lead.contains(&b'!') {
         return Err(mismatch("the account is locked ('!' in front of its hash)"));
     }
-    let hash = match scheme_prefix_len(unlocked) {
-        None => unlocked,
+    // `{SHA512-CRYPT}!$6$...`: Dovecot hands `!$6$...` to crypt(3), which
+    // refuses it. Say why, rather than blame the hash's format.
+    if field.inner.contains(&b'!') {
+        return Err(mismatch(
+            "the account is locked ('!' after its scheme prefix)",
+        ));
+    }
+    let hash = match scheme_prefix_len(stored) {
+        None => stored,
         Some(len) => {
-            let scheme = &unlocked[..len];
+            let scheme = &stored[..len];
             if !CRYPT_SCHEMES
                 .iter()
                 .any(|known| known.eq_ignore_ascii_case(scheme))
@@ -66,16 +74,9 @@ pub fn verify(password: &[u8], stored: &[u8]) -> Result<(), Error> {
                     "the stored hash's scheme is not a crypt(3) scheme",
                 ));
             }
-            &unlocked[len..]
+            &stored[len..]
         }
     };
-    // `{SHA512-CRYPT}!$6$...`: Dovecot hands `!$6$...` to crypt(3), which
-    // refuses it. Say why, rather than blame the hash's format.
-    if split_lock(hash).0 > 0 {
-        return Err(mismatch(
-            "the account is locked ('!' after its scheme prefix)",
-        ));
-    }
     if hash.is_empty() {
         return Err(mismatch("the account has no password hash"));
     }

@@ -9,6 +9,7 @@ mod error;
 pub mod ffi;
 mod given_hash;
 mod hash;
+mod hash_field;
 mod idn;
 mod lock;
 mod outcome;

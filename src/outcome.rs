@@ -3,7 +3,8 @@
 //! whether it is locked.
 
 use crate::error::Error;
-use crate::shadow::{self, Stored};
+use crate::hash_field;
+use crate::shadow::Stored;
 
 /// The entry that [`Config::change_entry`](crate::Config::change_entry) or
 /// [`Config::verify_entry`](crate::Config::verify_entry) acted on.
@@ -19,7 +20,7 @@ impl Outcome {
         Outcome {
             // Matched against a validated (ASCII) name, so it is ASCII too.
             name: String::from_utf8_lossy(&stored.name).into_owned(),
-            locked: shadow::is_locked(&stored.hash),
+            locked: hash_field::is_locked(&stored.hash),
             mismatch,
         }
     }
@@ -31,7 +32,7 @@ impl Outcome {
     }
 
     /// Whether the entry is locked (a `!` in front of its hash, or right
-    /// after its `{SCHEME}`). A change keeps the lock: the new password
+    /// after a `{SCHEME}` that is not a plaintext one). A change keeps the lock: the new password
     /// works only once the entry is unlocked.
     pub fn is_locked(&self) -> bool {
         self.locked

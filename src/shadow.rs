@@ -14,6 +14,7 @@ use std::fmt;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 
 use crate::config::Layout;
+use crate::hash_field::HashField;
 use crate::search::{is_c_space, Dispute, EntryFinder, Kind};
 
 /// Bytes read at a time.
@@ -494,8 +495,8 @@ fn fields(content: &[u8]) -> std::slice::Split<'_, u8, impl FnMut(&u8) -> bool> 
 /// Writes `content` with field 2 replaced, and for the shadow layout field 3
 /// set to today on a line shaped like shadow(5) (see [`is_shadow_line`]).
 /// Keeps the user name as written, every other field, and the hash's
-/// decoration: `!` locks in front, a `{SCHEME}` prefix (as
-/// [`scheme_prefix_for`] the new hash) and `!` locks after that prefix.
+/// decoration ([`HashField`]): the lock marks in front, a `{SCHEME}` prefix
+/// (as [`scheme_prefix_for`] the new hash) and the lock marks after it.
 pub(crate) fn replace_entry(content: &[u8], replacement: &Replacement<'_>, out: &mut Vec<u8>) {
     let mut fields = content.splitn(3, |&byte| byte == b':');
     let user = fields.next().unwrap_or_default();
@@ -504,14 +505,13 @@ pub(crate) fn replace_entry(content: &[u8], replacement: &Replacement<'_>, out: 
 
     out.extend_from_slice(user);
     out.push(b':');
-    let (bangs, unlocked) = split_lock(old_hash);
-    out.extend_from_slice(&old_hash[..bangs]);
-    if let Some(prefix_len) = scheme_prefix_len(unlocked) {
+    // A change never unlocks: the lock marks (and the white space among
+    // them) stay where they were, in front and after the prefix.
+    let old = HashField::parse(old_hash);
+    out.extend_from_slice(old.lead);
+    if !old.prefix.is_empty() {
         out.extend_from_slice(scheme_prefix_for(replacement.hash.as_bytes()));
-        // `{SHA512-CRYPT}!$6$...` is locked as well (Dovecot hands `!$6$...`
-        // to crypt(3), which refuses it): keep those `!`s where they were.
-        let (inner_bangs, _) = split_lock(&unlocked[prefix_len..]);
-        out.resize(out.len() + inner_bangs, b'!');
+        out.extend_from_slice(old.inner);
     }
     out.extend_from_slice(replacement.hash.as_bytes());
     if let Some(rest) = rest {
@@ -543,11 +543,6 @@ fn is_shadow_line(content: &[u8]) -> bool {
     count == 9
 }
 
-/// A Dovecot scheme prefix such as `{SHA512-CRYPT}` or `{PLAIN}`.
-pub fn has_scheme_prefix(hash: &[u8]) -> bool {
-    scheme_prefix_len(hash).is_some()
-}
-
 /// The length of a leading Dovecot scheme prefix such as `{SHA512-CRYPT}`
 /// or `{PLAIN}`, braces included.
 pub fn scheme_prefix_len(hash: &[u8]) -> Option<usize> {
@@ -556,23 +551,10 @@ pub fn scheme_prefix_len(hash: &[u8]) -> Option<usize> {
     (close > 0).then_some(close + 2)
 }
 
-/// Whether a stored hash is locked: a `!` in front, or right after a
-/// `{SCHEME}` prefix (which Dovecot reads as part of the hash, so it never
-/// matches either).
-pub fn is_locked(hash: &[u8]) -> bool {
-    let after_prefix = scheme_prefix_len(hash).map_or(hash, |len| &hash[len..]);
-    hash.starts_with(b"!") || after_prefix.starts_with(b"!")
-}
-
-/// The hash without the leading `!` characters that lock an account, and how many there were.
-pub fn split_lock(hash: &[u8]) -> (usize, &[u8]) {
-    let bangs = hash.iter().take_while(|&&byte| byte == b'!').count();
-    (bangs, &hash[bangs..])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::hash_field::is_locked;
     use crate::search::is_c_space;
 
     const NEW: &str = "$6$rounds=5000$abcdefghijklmnop$NEW";
@@ -659,8 +641,26 @@ mod tests {
              b"bob:{SHA512-CRYPT}!!$6$x$y:19000:0:99999:7:::\n", "bob",
              b"bob:{SHA512-CRYPT}!!$6$rounds=5000$abcdefghijklmnop$NEW:20000:0:99999:7:::\n"),
             ("locks on both sides of a prefix", PasswdFile,
-             b"bob:!{PLAIN}!!secret\n", "bob",
+             b"bob:!{CRYPT}!!$1$x\n", "bob",
              b"bob:!{SHA512-CRYPT}!!$6$rounds=5000$abcdefghijklmnop$NEW\n"),
+            ("after a plaintext prefix ! is the password's", PasswdFile,
+             b"bob:!{PLAIN}!!secret\n", "bob",
+             b"bob:!{SHA512-CRYPT}$6$rounds=5000$abcdefghijklmnop$NEW\n"),
+            ("a plaintext password starting with ! is no lock", PasswdFile,
+             b"bob:{clear}!x:1000\n", "bob",
+             b"bob:{SHA512-CRYPT}$6$rounds=5000$abcdefghijklmnop$NEW:1000\n"),
+            ("white space before the lock stays (Exim skips it)", Shadow,
+             b"bob: !$6$x$y:19000:0:99999:7:::\n", "bob",
+             b"bob: !$6$rounds=5000$abcdefghijklmnop$NEW:20000:0:99999:7:::\n"),
+            ("white space among locks stays", Shadow,
+             b"bob:\t! !$6$x$y:1\n", "bob",
+             b"bob:\t! !$6$rounds=5000$abcdefghijklmnop$NEW:1\n"),
+            ("white space before a prefix stays", PasswdFile,
+             b"bob: {SHA512-CRYPT} !$6$x$y\n", "bob",
+             b"bob: {SHA512-CRYPT} !$6$rounds=5000$abcdefghijklmnop$NEW\n"),
+            ("a lock after a non-crypt prefix stays", PasswdFile,
+             b"bob:{SSHA}!abc=\n", "bob",
+             b"bob:{SHA512-CRYPT}!$6$rounds=5000$abcdefghijklmnop$NEW\n"),
             ("prefix and a lone lock", PasswdFile,
              b"bob:{CRYPT}!\n", "bob",
              b"bob:{SHA512-CRYPT}!$6$rounds=5000$abcdefghijklmnop$NEW\n"),
@@ -1121,6 +1121,9 @@ mod tests {
             (b"dan:!!{SHA512-CRYPT}$6$x\n", "dan", b"dan", true),
             (b"dan:{SHA512-CRYPT}!$6$x\n", "dan", b"dan", true),
             (b"dan:{SHA512-CRYPT}$6$x!\n", "dan", b"dan", false),
+            (b"dan: !$6$x\n", "dan", b"dan", true),
+            (b"dan: $6$x\n", "dan", b"dan", false),
+            (b"dan:{PLAIN}!x\n", "dan", b"dan", false),
             (b"dan:\n", "dan", b"dan", false),
         ];
         for &(input, user, name, locked) in cases {
@@ -1178,7 +1181,5 @@ mod tests {
         assert_eq!(scheme_prefix_len(b"{}x"), None);
         assert_eq!(scheme_prefix_len(b"{open"), None);
         assert_eq!(scheme_prefix_len(b"$6$"), None);
-        assert_eq!(split_lock(b"!!$6$x"), (2, &b"$6$x"[..]));
-        assert_eq!(split_lock(b"$6$x"), (0, &b"$6$x"[..]));
     }
 }

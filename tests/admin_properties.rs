@@ -25,6 +25,12 @@ fn line() -> impl Strategy<Value = Vec<u8>> {
         b":!{SHA512-CRYPT}$6$x$y",
         b":{SHA512-CRYPT}!$6$x$y",
         b":{CRYPT}!",
+        b": !$6$x$y",
+        b":\t! !{sha512-crypt} !$6$x$y",
+        b": ",
+        b":{PLAIN}!x",
+        b":!{CLEAR}!!x",
+        b":{SSHA}!abc=",
         b":{}x",
         b":*",
     ];

@@ -388,6 +388,37 @@ pub fn split_line_ending(line: &[u8]) -> (&[u8], &[u8]) {
     line.split_at(line.len() - len)
 }
 
+/// A hash field's `(lead, prefix, inner, digest)`, the plain way: lock marks
+/// (white space and `!`s) in front, a `{SCHEME}`, lock marks after it unless
+/// it is a plaintext scheme (whose `!` is the password's), the rest.
+pub fn hash_parts(hash: &[u8]) -> (&[u8], &[u8], &[u8], &[u8]) {
+    let marks = |bytes: &[u8]| {
+        bytes
+            .iter()
+            .take_while(|&&b| b == b'!' || b" \t\n\x0b\x0c\r".contains(&b))
+            .count()
+    };
+    let (lead, rest) = hash.split_at(marks(hash));
+    let scheme = match rest.strip_prefix(b"{") {
+        Some(after) => match after.iter().position(|&b| b == b'}') {
+            Some(close) if close > 0 => close + 2,
+            _ => 0,
+        },
+        None => 0,
+    };
+    let (prefix, rest) = rest.split_at(scheme);
+    let plaintext = [&b"{PLAIN}"[..], b"{CLEAR}", b"{CLEARTEXT}"]
+        .iter()
+        .any(|known| known.eq_ignore_ascii_case(prefix));
+    let inner = if prefix.is_empty() || plaintext {
+        0
+    } else {
+        marks(rest)
+    };
+    let (inner, digest) = rest.split_at(inner);
+    (lead, prefix, inner, digest)
+}
+
 fn assert_changed_line(change: &Change<'_>, old: &[u8], new: &[u8]) {
     let shown = || format!("{} -> {}", old.escape_ascii(), new.escape_ascii());
     let (old_content, old_ending) = split_line_ending(old);
@@ -405,14 +436,12 @@ fn assert_changed_line(change: &Change<'_>, old: &[u8], new: &[u8]) {
     assert_eq!(new_fields[0], old_fields[0], "user name: {}", shown());
 
     let old_hash = old_fields.get(1).copied().unwrap_or_default();
-    let bangs = old_hash.iter().take_while(|&&byte| byte == b'!').count();
-    let mut decoration = old_hash[..bangs].to_vec();
-    if has_scheme(&old_hash[bangs..]) {
+    // The lock marks stay where they were, around the new prefix.
+    let (lead, prefix, inner, _) = hash_parts(old_hash);
+    let mut decoration = lead.to_vec();
+    if !prefix.is_empty() {
         decoration.extend_from_slice(b"{SHA512-CRYPT}");
-        // A lock after the prefix is a lock too, and stays where it was.
-        let after_prefix = old_hash[bangs..].splitn(2, |&byte| byte == b'}').nth(1);
-        let inner = after_prefix.unwrap_or_default();
-        decoration.extend(inner.iter().take_while(|&&byte| byte == b'!'));
+        decoration.extend_from_slice(inner);
     }
     let new_hash = new_fields[1]
         .strip_prefix(decoration.as_slice())

@@ -3,7 +3,7 @@
 //! make of a file, for the property tests and the fuzz target to compare
 //! the library with.
 
-use super::{lines, readings_for, split_line_ending};
+use super::{hash_parts, lines, readings_for, split_line_ending};
 
 /// An operation on one user's entry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,16 +67,20 @@ pub fn expected(before: &[u8], user: &str, op: ModelOp) -> Result<Vec<u8>, passw
                     (&content[..colon], &after_name[..end], &after_name[end..])
                 }
             };
-            let bangs = hash.iter().take_while(|&&b| b == b'!').count();
-            let unbanged = &hash[bangs..];
-            let (prefix, digest) = unbanged.split_at(scheme_len(unbanged));
-            let inner = digest.iter().take_while(|&&b| b == b'!').count();
-            let locked = bangs > 0 || inner > 0;
+            let (lead, prefix, inner, digest) = hash_parts(hash);
+            let locked = lead.contains(&b'!') || inner.contains(&b'!');
+            let unbang = |bytes: &[u8]| {
+                bytes
+                    .iter()
+                    .copied()
+                    .filter(|&b| b != b'!')
+                    .collect::<Vec<u8>>()
+            };
             let new_hash = match op {
                 _ if locked == (op == ModelOp::Suspend) => hash.to_vec(),
                 ModelOp::Suspend => [b"!".as_slice(), hash].concat(),
-                _ if digest.len() == inner => return Err(Status::InvalidHash),
-                _ => [prefix, &digest[inner..]].concat(),
+                _ if digest.is_empty() => return Err(Status::InvalidHash),
+                _ => [unbang(lead).as_slice(), prefix, &unbang(inner), digest].concat(),
             };
             if new_hash == hash {
                 after.extend_from_slice(old[entry]);
@@ -93,18 +97,6 @@ pub fn expected(before: &[u8], user: &str, op: ModelOp) -> Result<Vec<u8>, passw
         after.extend_from_slice(line);
     }
     Ok(after)
-}
-
-/// The length of a leading `{SCHEME}` (braces included, at least one byte
-/// between them), else 0.
-fn scheme_len(hash: &[u8]) -> usize {
-    match hash.strip_prefix(b"{") {
-        Some(rest) => match rest.iter().position(|&b| b == b'}') {
-            Some(close) if close > 0 => close + 2,
-            _ => 0,
-        },
-        None => 0,
-    }
 }
 
 /// Asserts that the library did what [`expected`] says; a file it refuses
