@@ -55,7 +55,7 @@ const MAX_QUICK_RETRIES: u32 = 8;
 /// Both locks on one domain; released on drop (dotlock first).
 #[derive(Debug)]
 pub struct DomainLock<'d> {
-    _dotlock: Dotlock<'d>,
+    dotlock: Dotlock<'d>,
     _flock: DirFlock<'d>,
 }
 
@@ -93,9 +93,42 @@ pub fn lock_domain<'d>(
     };
     let dotlock = take_dotlock(dir.as_fd(), dir_path, &mut wait, timeout)?;
     Ok(DomainLock {
-        _dotlock: dotlock,
+        dotlock,
         _flock: flock,
     })
+}
+
+impl DomainLock<'_> {
+    /// Fails unless `shadow.lock` is still the file we linked. A writer that
+    /// knows only the dotlock convention and judged our lock stale (or took
+    /// it for one it had judged before we took it over) may have unlinked it
+    /// by name and linked its own: it then writes as well, and a rename of
+    /// ours would lose its update, or ours would be lost by its rename.
+    /// Checked right before the rename, this leaves only the time between
+    /// this `statat` and the rename itself; see RELIABILITY.md.
+    pub fn ensure_held(&self, dir_path: &Path) -> Result<(), Error> {
+        let lost = |what: &str| {
+            Error::new(
+                Status::IoError,
+                format!(
+                    "the lock {} {what}: another writer took it; nothing changed",
+                    dir_path.join(DOTLOCK_NAME).display()
+                ),
+            )
+        };
+        match rfs::statat(self.dotlock.dir, DOTLOCK_NAME, AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(stat) if self.dotlock.mine.is(&stat) => Ok(()),
+            Ok(_) => Err(lost("is no longer ours")),
+            Err(Errno::NOENT) => Err(lost("was removed")),
+            Err(err) => Err(Error::io(
+                format_args!(
+                    "checking the lock {}",
+                    dir_path.join(DOTLOCK_NAME).display()
+                ),
+                err,
+            )),
+        }
+    }
 }
 
 #[derive(Debug)]

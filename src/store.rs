@@ -19,7 +19,7 @@ use rustix::io::Errno;
 use crate::config::Layout;
 pub use crate::edit::Pass;
 use crate::error::{Error, Status};
-use crate::lock::lock_domain;
+use crate::lock::{lock_domain, DomainLock};
 use crate::shadow::{self, Matches, Replacement, Stored};
 use crate::validate::{Domain, User};
 use crate::visible::Renamed;
@@ -293,7 +293,7 @@ pub fn edit(
             }
         }
     };
-    let renamed = temp.commit(&old_stat)?;
+    let renamed = temp.commit(&old_stat, &lock)?;
     drop(lock);
     // The replaced file has no name left: closing it frees its pages, which
     // takes milliseconds for a large file, so it happens after the unlock.
@@ -432,8 +432,9 @@ impl<'d> TempFile<'d> {
 
     /// Makes the modification time strictly later than the original's (in whole
     /// seconds, which is all Dovecot compares), fsyncs and renames over
-    /// `shadow`. The caller then syncs the directory ([`DomainDir::sync`]).
-    fn commit(mut self, original: &Stat) -> Result<Renamed, Error> {
+    /// `shadow` if the domain's dotlock is still ours. The caller then syncs
+    /// the directory ([`DomainDir::sync`]).
+    fn commit(mut self, original: &Stat, lock: &DomainLock<'_>) -> Result<Renamed, Error> {
         let written = rfs::fstat(&self.file).map_err(|err| self.error("examining", err))?;
         if written.st_mtime <= original.st_mtime {
             let later = original.st_mtime.checked_add(1).ok_or_else(|| {
@@ -459,6 +460,10 @@ impl<'d> TempFile<'d> {
                 .map_err(|err| self.error("setting the time of", err))?;
         }
         rfs::fsync(&self.file).map_err(|err| self.error("syncing", err))?;
+        // The fsync may have taken long enough for a dotlock-only writer to
+        // break our lock: never rename over a file someone else is writing.
+        // On failure the temp file is removed when `self` drops.
+        lock.ensure_held(&self.dir.path)?;
         let shadow_path = self.dir.shadow_path();
         rfs::renameat(&self.dir.fd, &self.name, &self.dir.fd, SHADOW_NAME).map_err(|err| {
             Error::io(
