@@ -97,11 +97,21 @@ fn decoration_len(bytes: &[u8]) -> usize {
 mod tests {
     use super::*;
 
+    /// field, lead, prefix, inner, digest, locked, unlocked
+    type Case = (
+        &'static [u8],
+        &'static [u8],
+        &'static [u8],
+        &'static [u8],
+        &'static [u8],
+        bool,
+        &'static [u8],
+    );
+
     #[test]
     fn splits_the_decoration_as_the_readers_see_it() {
-        // field, lead, prefix, inner, digest, locked, unlocked
         #[rustfmt::skip]
-        let cases: &[(&[u8], &[u8], &[u8], &[u8], &[u8], bool, &[u8])] = &[
+        let cases: &[Case] = &[
             (b"$6$x", b"", b"", b"", b"$6$x", false, b"$6$x"),
             (b"!$6$x", b"!", b"", b"", b"$6$x", true, b"$6$x"),
             (b"!!$6$x", b"!!", b"", b"", b"$6$x", true, b"$6$x"),
