@@ -493,6 +493,67 @@ fn dovecot_and_exim_follow_the_account_operations() {
     }
 }
 
+/// What locks an entry is what the servers refuse: a `!` behind white space
+/// is a lock for Exim (its lsearch skips the white space after the `:`) and
+/// stays one through a change; after `{PLAIN}` a `!` is the password itself
+/// for Dovecot, so suspend locks such an entry with a `!` in front.
+#[test]
+fn lock_marks_mean_what_exim_and_dovecot_read() {
+    use std::io::Write;
+    let vmail = Vmail::new();
+    let dovecot = Dovecot::start(&vmail);
+    let exim = Exim::new(&vmail);
+    let hash = std::process::Command::new("mkpasswd")
+        .args(["-m", "sha-512", "spaced-old"])
+        .output()
+        .unwrap();
+    let hash = String::from_utf8(hash.stdout).unwrap().trim().to_owned();
+    let append = |domain: &str, line: String| {
+        let mut file = fs::OpenOptions::new()
+            .append(true)
+            .open(vmail.shadow(domain))
+            .unwrap();
+        file.write_all(line.as_bytes()).unwrap();
+    };
+    append(
+        SHADOW_DOMAIN,
+        format!("spaced: !{hash}:19000:0:99999:7:::\n"),
+    );
+    append(
+        PREFIXED_DOMAIN,
+        "plain:{PLAIN}!bang:5000:5000::/var/vmail/example.org/plain::\n".to_owned(),
+    );
+    let mut shadow = passwdpop::Config::new();
+    shadow.set_root(&vmail.root).unwrap();
+    let mut prefixed = shadow.clone();
+    prefixed.set_layout(passwdpop::Layout::PasswdFile);
+    let condition = readme_condition("vmail_plain_server")
+        .replace("$auth2", "$h_x-user:")
+        .replace("$auth3", "$h_x-password:");
+    let exim_says = |password: &str| exim.expand(&condition, "spaced@example.com", password).0;
+
+    assert_eq!(exim_says("spaced-old"), "no", "locked before any change");
+    vmail.change(SHADOW_DOMAIN, "spaced", "spaced-new");
+    assert!(vmail
+        .line(SHADOW_DOMAIN, "spaced")
+        .starts_with("spaced: !$6$"));
+    assert_eq!(exim_says("spaced-new"), "no", "a change unlocked the entry");
+    shadow.unsuspend(SHADOW_DOMAIN, "spaced").unwrap();
+    assert_eq!(exim_says("spaced-new"), "yes", "unsuspend left it locked");
+
+    wait_for_next_second();
+    dovecot.expect(&[("plain@example.org", "!bang", ACCEPTED)]);
+    prefixed.suspend(PREFIXED_DOMAIN, "plain").unwrap();
+    assert!(vmail
+        .line(PREFIXED_DOMAIN, "plain")
+        .starts_with("plain:!{PLAIN}!bang:"));
+    wait_for_next_second();
+    dovecot.expect(&[("plain@example.org", "!bang", REFUSED)]);
+    prefixed.unsuspend(PREFIXED_DOMAIN, "plain").unwrap();
+    wait_for_next_second();
+    dovecot.expect(&[("plain@example.org", "!bang", ACCEPTED)]);
+}
+
 /// Lines that Exim's lsearch and Dovecot's passwd-file read differently:
 /// each server shows the disagreement (one accepts a password the other
 /// refuses), and passwdpop refuses to change or verify those accounts
