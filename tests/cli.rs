@@ -288,10 +288,14 @@ fn usage_errors_exit_64_and_never_quote_the_password() {
     let secret_word = format!("password={SECRET}");
     let bad_escape = format!("password={SECRET}%zz");
     let nul = format!("password={SECRET}%00");
+    let equals_word = format!("{SECRET}=x");
     #[rustfmt::skip]
     let cases: Vec<(Vec<&str>, &str)> = vec![
-        (vec!["domain=example.com", "email=sales", "colour=red"], "unknown key 'colour'"),
-        (vec!["domain=example.com", "Domain=x", "email=sales"], "unknown key 'Domain'"),
+        (vec!["domain=example.com", "email=sales", "colour=red"], "word 3 has an unknown key"),
+        (vec!["domain=example.com", "Domain=x", "email=sales"], "word 2 has an unknown key"),
+        // A bare password holding '=' reads as an unknown key: never shown.
+        (vec!["domain=example.com", "email=sales", &equals_word], "word 3 has an unknown key"),
+        (vec!["Email", "passwdpop", "domain=example.com", &equals_word], "word 2 has an unknown key"),
         (vec!["domain=example.com", "domain=example.com", "email=sales"], "given twice"),
         (vec!["domain=example.com", "email=sales", &bad_escape], "malformed"),
         (vec!["domain=example.com", "email=sales", &nul], "NUL"),

@@ -552,9 +552,12 @@ impl Words {
                 // userdb), not the shadow file's: accepted for cPanel's
                 // callers, and ignored.
                 b"quota" if parsed.function == Function::Addpop => !parsed.quota,
+                // Not shown: a password typed as a bare word may hold '='.
                 _ => {
                     return Err(usage(format!(
-                        "unknown key '{key_name}' (keys: domain, email, password)"
+                        "word {} has an unknown key (keys: domain, email, password); \
+                         the word is not shown",
+                        index + 1
                     )))
                 }
             };
