@@ -44,11 +44,8 @@ pub fn main(encrypted: bool, request: Request) -> ExitCode {
     }
     let input = match read_all(io::stdin().lock()) {
         Ok(input) => input,
-        Err(err) => {
-            let failure = Failure::Other(
-                Status::IoError,
-                format!("reading the batch from standard input: {err}"),
-            );
+        Err(refused) => {
+            let failure = Failure::Other(Status::IoError, refused.to_string());
             return report(Err(failure), output);
         }
     };
@@ -209,25 +206,125 @@ fn print_text(lines: &[Line], encrypted: bool) -> io::Result<()> {
     writeln!(io::stdout(), "{applied} of {} {what}", lines.len())
 }
 
-/// All of `input`, in one buffer that is zeroized when dropped, as is each
-/// smaller one it outgrows.
-fn read_all(mut input: impl Read) -> io::Result<Zeroizing<Vec<u8>>> {
-    let mut buffer = Zeroizing::new(vec![0u8; READ_CHUNK]);
-    let mut len = 0;
-    loop {
-        if len == buffer.len() {
-            let mut larger = Zeroizing::new(vec![0u8; buffer.len() * 2]);
-            larger[..len].copy_from_slice(&buffer[..len]);
-            buffer = larger;
-        }
-        match input.read(&mut buffer[len..]) {
-            Ok(0) => break,
-            Ok(read) => len += read,
-            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
-            Err(err) => return Err(err),
+/// The longest line taken, its ending not counted: an address (64 + 1 +
+/// 253 bytes), `:` and a password (511) or hash (512) fit many times over.
+pub const MAX_LINE: usize = 4096;
+/// The most input taken: well over the 20 000 accounts of a large domain,
+/// and a bound on what a batch can make the command hold in memory.
+pub const MAX_INPUT: usize = 64 * 1024 * 1024;
+/// The most lines taken, blank ones included (each costs memory of its own).
+pub const MAX_LINES: usize = 1_000_000;
+
+/// Why the input was refused as a whole; it is never shown.
+#[derive(Debug)]
+enum Refused {
+    Io(io::Error),
+    LineTooLong(usize),
+    TooLarge,
+    TooManyLines,
+    OutOfMemory,
+}
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Refused::Io(err) => write!(f, "reading the batch from standard input: {err}"),
+            Refused::LineTooLong(number) => write!(
+                f,
+                "line {number} of the batch is longer than {MAX_LINE} bytes, more than any \
+                 account and password (the line is not shown); nothing was changed"
+            ),
+            Refused::TooLarge => write!(
+                f,
+                "the batch is larger than {} MiB; nothing was changed: split it",
+                MAX_INPUT >> 20
+            ),
+            Refused::TooManyLines => write!(
+                f,
+                "the batch has more than {MAX_LINES} lines; nothing was changed: split it"
+            ),
+            Refused::OutOfMemory => {
+                write!(f, "out of memory reading the batch; nothing was changed")
+            }
         }
     }
+}
+
+/// The limits a batch is read within.
+#[derive(Clone, Copy)]
+struct Limits {
+    line: usize,
+    lines: usize,
+    input: usize,
+}
+
+const LIMITS: Limits = Limits {
+    line: MAX_LINE,
+    lines: MAX_LINES,
+    input: MAX_INPUT,
+};
+
+/// All of `input` within the limits, in one buffer that is zeroized when
+/// dropped, as is each smaller one it outgrows.
+fn read_all(input: impl Read) -> Result<Zeroizing<Vec<u8>>, Refused> {
+    read_within(input, LIMITS)
+}
+
+/// Reading stops at the first limit crossed, and an allocation that fails
+/// is an error, not an abort.
+fn read_within(mut input: impl Read, limits: Limits) -> Result<Zeroizing<Vec<u8>>, Refused> {
+    let mut buffer = grown(&[], READ_CHUNK.min(limits.input + 1))?;
+    let mut len = 0;
+    // Where the line being read starts, and how many lines came before it.
+    let mut line_start = 0;
+    let mut lines = 0;
+    loop {
+        if len == buffer.len() {
+            let wanted = (buffer.len() * 2).min(limits.input + 1);
+            if wanted == buffer.len() {
+                return Err(Refused::TooLarge);
+            }
+            buffer = grown(&buffer[..len], wanted)?;
+        }
+        let read = match input.read(&mut buffer[len..]) {
+            Ok(0) => break,
+            Ok(read) => read,
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+            Err(err) => return Err(Refused::Io(err)),
+        };
+        for (offset, &byte) in buffer[len..len + read].iter().enumerate() {
+            if byte == b'\n' {
+                lines += 1;
+                if len + offset - line_start > limits.line {
+                    return Err(Refused::LineTooLong(lines));
+                }
+                line_start = len + offset + 1;
+            }
+        }
+        len += read;
+        if len - line_start > limits.line {
+            return Err(Refused::LineTooLong(lines + 1));
+        }
+        if lines + usize::from(len > line_start) > limits.lines {
+            return Err(Refused::TooManyLines);
+        }
+    }
+    if len > limits.input {
+        return Err(Refused::TooLarge);
+    }
     buffer.truncate(len);
+    Ok(buffer)
+}
+
+/// A zeroized buffer of `size` bytes starting with `start`.
+fn grown(start: &[u8], size: usize) -> Result<Zeroizing<Vec<u8>>, Refused> {
+    let mut buffer = Zeroizing::new(Vec::new());
+    buffer
+        .try_reserve_exact(size)
+        .map_err(|_| Refused::OutOfMemory)?;
+    // Within the capacity just reserved: no reallocation.
+    buffer.extend_from_slice(start);
+    buffer.resize(size, 0);
     Ok(buffer)
 }
 
@@ -299,5 +396,46 @@ mod tests {
             read_all(input.as_slice()).unwrap().as_slice(),
             input.as_slice()
         );
+    }
+
+    #[test]
+    fn reading_stops_at_the_first_limit_crossed() {
+        let line = |bytes: usize| {
+            let mut line = vec![b'a'; bytes];
+            line.push(b'\n');
+            line
+        };
+        // Small limits, so that the table reads quickly; the command's own
+        // are checked by tests/batch_limits.rs.
+        let limits = Limits {
+            line: 300,
+            lines: 1000,
+            input: 100_000,
+        };
+        let at_limit = [line(10), line(300)].concat();
+        let over = [line(10), line(301)].concat();
+        let many = b"x\n".repeat(1000);
+        let too_many = [&many[..], b"x"].concat();
+        let large = line(299).repeat(100_000 / 300 + 1);
+        /// input, the line refused as too long or the other refusal expected
+        type Case<'a> = (&'a [u8], Option<&'a str>);
+        #[rustfmt::skip]
+        let cases: &[Case] = &[
+            (&at_limit, None),
+            (&at_limit[..at_limit.len() - 1], None),
+            (&over, Some("LineTooLong(2)")),
+            (&over[..over.len() - 1], Some("LineTooLong(2)")),
+            (&many, None),
+            (&too_many, Some("TooManyLines")),
+            (&large, Some("TooLarge")),
+            (&large[..100_000], None),
+        ];
+        for (input, refused) in cases {
+            let result = read_within(*input, limits);
+            match refused {
+                None => assert_eq!(result.unwrap().as_slice(), *input),
+                Some(why) => assert_eq!(format!("{:?}", result.unwrap_err()), *why),
+            }
+        }
     }
 }
