@@ -961,6 +961,110 @@ fn the_terminal_is_restored_on_every_way_out_of_the_prompt() {
     assert!(verifies(&fx, "sales", b"t4"));
 }
 
+/// The settings `stty -a` shows between `from` and `to` (or the end) on
+/// the screen, as words.
+fn terminal_flags<'s>(screen: &'s str, from: &str, to: Option<&str>) -> Vec<&'s str> {
+    let start = screen
+        .find(from)
+        .unwrap_or_else(|| panic!("no {from:?}: {screen}"));
+    let end = to.map_or(screen.len(), |to| {
+        start
+            + screen[start..]
+                .find(to)
+                .unwrap_or_else(|| panic!("no {to:?}: {screen}"))
+    });
+    screen[start..end]
+        .split(|c: char| c.is_whitespace() || c == ';')
+        .collect()
+}
+
+/// Ctrl-Z at the prompt gives the terminal back while the command is
+/// stopped; after `fg` echo is off again before anything is read, even if
+/// the shell turned it on meanwhile (as an interactive shell does), and the
+/// question is asked again. Before, the stopped command left echo off, and
+/// after `fg` the password was echoed as it was typed.
+#[test]
+fn a_stop_at_the_prompt_restores_the_terminal_and_fg_silences_it_again() {
+    let fx = fixture();
+    let command = format!(
+        "\"{BIN}\" --root \"{}\" --rounds 1000 --domain example.com --email sales",
+        fx.root.display()
+    );
+    // bash -m: job control, so that Ctrl-Z stops the command and fg resumes it.
+    let shell = format!(
+        "bash -mc '{command}; echo \"stopped=$?\"; stty -a; stty echo; echo resumed; fg; \
+         echo \"status=$?\"; stty -a'"
+    );
+    let keys: &[Keys] = &[
+        ("New password:", b"\x1a"),
+        ("resumed", b""),
+        ("New password:", b"t5\n"),
+        ("Retype new password:", b"t5\n"),
+    ];
+    let screen = type_on_terminal(&shell, keys);
+    // 128 + SIGTSTP (20): the command stopped.
+    assert!(screen.contains("stopped=148"), "{screen}");
+    assert!(screen.contains("status=0"), "{screen}");
+    for (from, to) in [("stopped=", Some("resumed")), ("status=", None)] {
+        let flags = terminal_flags(&screen, from, to);
+        for flag in ["echo", "icanon", "isig"] {
+            assert!(
+                flags.contains(&flag),
+                "after {from}: {flag} is off: {screen}"
+            );
+        }
+    }
+    assert!(!screen.contains("t5"), "echoed: {screen}");
+    assert!(verifies(&fx, "sales", b"t5"));
+}
+
+/// Every signal sent to end the process at the prompt ends it as it would
+/// have (the shell sees the death by that signal) with the terminal given
+/// back; before, only INT, QUIT, TERM and HUP did, and the others left echo
+/// off. Signals the caller ignores change nothing: the question goes on.
+#[test]
+fn a_signal_at_the_prompt_ends_the_command_with_the_terminal_restored() {
+    let fx = fixture();
+    let dir = tempfile::tempdir().unwrap();
+    let pid_file = dir.path().join("pid");
+    let pid_file = pid_file.display();
+    let command = format!(
+        "\"{BIN}\" --root \"{}\" --rounds 1000 --domain example.com --email sales",
+        fx.root.display()
+    );
+    // The sender waits for echo to go off (the prompt is up), then sends.
+    let shell = |trap: &str, signals: &str| {
+        format!(
+            "ulimit -c 0; {trap} rm -f \"{pid_file}\"; \
+             ( until [ -s \"{pid_file}\" ] && stty -a </dev/tty | grep -q -- ' -echo '; \
+               do sleep 0.05; done; \
+               for s in {signals}; do kill -$s $(cat \"{pid_file}\"); done; echo sent ) & \
+             sh -c 'echo $$ > \"{pid_file}\"; exec {command}'; echo \"status=$?\"; stty -a"
+        )
+    };
+    #[rustfmt::skip]
+    let cases: &[(&str, u8)] = &[
+        ("USR1", 10), ("USR2", 12), ("ALRM", 14), ("TERM", 15), ("HUP", 1),
+        ("VTALRM", 26), ("PROF", 27), ("XFSZ", 25), ("XCPU", 24), ("IO", 29),
+    ];
+    for (signal, number) in cases {
+        let screen = type_on_terminal(&shell("", signal), &[]);
+        let status = format!("status={}", 128 + u32::from(*number));
+        assert!(screen.contains(&status), "{signal}: {screen}");
+        let flags = terminal_flags(&screen, "status=", None);
+        for flag in ["echo", "icanon", "isig"] {
+            assert!(flags.contains(&flag), "{signal}: {flag} is off: {screen}");
+        }
+    }
+
+    // Ignored by the caller (nohup ignores HUP): the question goes on.
+    let keys: &[Keys] = &[("sent", b"t6\n"), ("Retype new password:", b"t6\n")];
+    let screen = type_on_terminal(&shell("trap '' HUP USR1 TERM;", "HUP USR1 TERM"), keys);
+    assert!(screen.contains("status=0"), "{screen}");
+    assert!(!screen.contains("t6"), "echoed: {screen}");
+    assert!(verifies(&fx, "sales", b"t6"));
+}
+
 /// As whom, the arguments, standard input, the line expected.
 type LogCase<'a> = (&'a [&'a str], &'a [&'a str], &'a str, Option<&'a str>);
 
