@@ -54,7 +54,7 @@ Exit status:
 CR is dropped and blank lines are skipped. A failed line is reported on
 standard error as 'line N: user@domain: message'; the others still apply.
 The exit status is that of the first failed line, 0 when all applied.
-A batch takes at most 4096 bytes a line, 1000000 lines and 64 MiB in all;
+A batch takes at most 4096 bytes a line, 200000 lines and 64 MiB in all;
 past a limit the whole batch is refused (exit 11) and nothing changes.
 
 Environment:

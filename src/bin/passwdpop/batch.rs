@@ -212,8 +212,9 @@ pub const MAX_LINE: usize = 4096;
 /// The most input taken: well over the 20 000 accounts of a large domain,
 /// and a bound on what a batch can make the command hold in memory.
 pub const MAX_INPUT: usize = 64 * 1024 * 1024;
-/// The most lines taken, blank ones included (each costs memory of its own).
-pub const MAX_LINES: usize = 1_000_000;
+/// The most lines taken, blank ones included: each costs memory of its own
+/// (at this limit, 165 MiB at most), and a password costs its hash first.
+pub const MAX_LINES: usize = 200_000;
 
 /// Why the input was refused as a whole; it is never shown.
 #[derive(Debug)]
