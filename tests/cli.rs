@@ -597,14 +597,24 @@ fn help_and_version() {
     );
 }
 
+/// `script`, which runs `shell` on a pseudo-terminal, with every signal at
+/// its default action, as an interactive shell starts a foreground job. A
+/// test run started in the background of a non-interactive shell inherits
+/// SIGINT and SIGQUIT ignored, and Ctrl-C at the prompt would then rightly
+/// do nothing.
+fn script(shell: &str) -> Command {
+    let mut command = Command::new("env");
+    command.args(["--default-signal", "script", "-qec", shell, "/dev/null"]);
+    command
+}
+
 /// A terminal on standard input: `script` gives the command a pseudo-terminal.
 fn run_on_terminal(fx: &Fixture, extra: &str, typed: &[u8]) -> Output {
     let command = format!(
         "'{BIN}' --root '{}' --rounds 1000 --domain example.com --email sales {extra}",
         fx.root.display()
     );
-    let mut child = Command::new("script")
-        .args(["-qec", &command, "/dev/null"])
+    let mut child = script(&command)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -876,8 +886,7 @@ fn type_on_terminal(shell: &str, keys: &[Keys]) -> String {
     use std::io::Read;
     use std::sync::{Arc, Mutex};
     use std::time::{Duration, Instant};
-    let mut child = Command::new("script")
-        .args(["-qec", shell, "/dev/null"])
+    let mut child = script(shell)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -912,7 +921,15 @@ fn type_on_terminal(shell: &str, keys: &[Keys]) -> String {
         std::thread::sleep(Duration::from_millis(200));
         input.write_all(key).unwrap();
     }
-    child.wait().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("still running: {}", text(&screen.lock().unwrap()));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
     drop(input);
     reader.join().unwrap();
     let screen = text(&screen.lock().unwrap());
