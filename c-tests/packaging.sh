@@ -208,7 +208,7 @@ for package in "$runtime" libpasswdpop-dev; do
     check "$package: copyright points to the Apache-2.0 text" \
         sh -c "sed -n '/^License: Apache-2.0$/,/^$/p' $doc/copyright | grep -q /usr/share/common-licenses/Apache-2.0"
     check "$package: copyright names the crates linked in, not the proc-macros" sh -c \
-        "grep -qx ' sha-crypt [0-9.]*: MIT OR Apache-2.0' $doc/copyright && ! grep -q '^ syn ' $doc/copyright"
+        "grep -qx ' sha2 [0-9.]*: MIT OR Apache-2.0' $doc/copyright && ! grep -q '^ syn ' $doc/copyright"
     check "$package: Maintainer is Cargo.toml's first author" \
         expect "$maintainer" dpkg-deb -f "target/deb/${package}_${version}_$arch.deb" Maintainer
     check "$package: the changelog is signed by it on the release date" \
