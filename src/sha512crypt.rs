@@ -456,50 +456,74 @@ mod tests {
 
     /// Random cases against libxcrypt's `crypt_r`. `PASSWDPOP_SHA512CRYPT_CASES`
     /// sets how many (`make stress` runs 1 000 000, on every core);
-    /// `PASSWDPOP_SHA512CRYPT_SEED` replays a run.
+    /// `PASSWDPOP_SHA512CRYPT_SEED` replays a run. Case `n` depends only on
+    /// the seed and `n`, so `PASSWDPOP_SHA512CRYPT_FIRST` continues a long run
+    /// where an earlier one stopped (its last progress line says where), and
+    /// one run can be split across machines.
     #[test]
     fn random_cases_match_crypt_r() {
+        use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
         let env = |name: &str| std::env::var(name).ok().map(|v| v.parse::<u64>().unwrap());
         let cases = env("PASSWDPOP_SHA512CRYPT_CASES").unwrap_or(48);
+        let first = env("PASSWDPOP_SHA512CRYPT_FIRST").unwrap_or(0);
         let seed = env("PASSWDPOP_SHA512CRYPT_SEED").unwrap_or_else(|| {
             let mut bytes = [0u8; 8];
             rustix::rand::getrandom(&mut bytes, rustix::rand::GetRandomFlags::empty()).unwrap();
             u64::from_ne_bytes(bytes)
         });
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
+        let end = first + cases;
+        let next = AtomicU64::new(first);
+        // Every case below this one has been checked (progress lines).
+        let done_below = std::sync::Mutex::new((first, std::collections::BTreeSet::new()));
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
         let checked: u64 = std::thread::scope(|scope| {
             let workers: Vec<_> = (0..threads)
-                .map(|thread| {
-                    scope.spawn(move || {
-                        let mut random = Random(seed ^ thread.wrapping_mul(0x5851_f42d_4c95_7f2d));
-                        let mine = cases / threads + u64::from(thread < cases % threads);
-                        for done in 0..mine {
-                            // A long run shows how far it got.
-                            if done > 0 && done.is_multiple_of(10_000) {
-                                println!("thread {thread}: {done} cases equal so far");
+                .map(|_| {
+                    scope.spawn(|| {
+                        let mut mine = 0;
+                        loop {
+                            let case = next.fetch_add(1, Relaxed);
+                            if case >= end {
+                                return mine;
                             }
-                            let (password, salt, rounds) = random_case(&mut random);
-                            let mut setting = b"$6$".to_vec();
-                            if let Rounds::Explicit(n) = rounds {
-                                setting.extend_from_slice(format!("rounds={n}$").as_bytes());
+                            check_random_case(seed, case);
+                            mine += 1;
+                            let mut done = done_below.lock().unwrap();
+                            let (below, ahead) = &mut *done;
+                            ahead.insert(case);
+                            while ahead.remove(below) {
+                                *below += 1;
+                                // A long run shows how far it got.
+                                if below.is_multiple_of(10_000) {
+                                    println!("seed {seed}: cases {first}..{below} equal");
+                                }
                             }
-                            setting.extend_from_slice(&salt);
-                            let expected = sys::crypt(&password, &setting);
-                            let got = hash(&password, &salt, rounds);
-                            assert_eq!(
-                                got.as_deref().map(str::as_bytes),
-                                expected.as_deref().map(Vec::as_slice),
-                                "seed {seed}, thread {thread}: password {password:?}, setting {:?}",
-                                String::from_utf8_lossy(&setting)
-                            );
                         }
-                        mine
                     })
                 })
                 .collect();
             workers.into_iter().map(|w| w.join().unwrap()).sum()
         });
         assert_eq!(checked, cases);
-        println!("{checked} random cases equal to crypt_r (seed {seed})");
+        println!("{checked} random cases equal to crypt_r (seed {seed}, cases {first}..{end})");
+    }
+
+    /// Case `case` of the run seeded `seed`, ours against `crypt_r`.
+    fn check_random_case(seed: u64, case: u64) {
+        let mut random = Random(seed ^ case.wrapping_mul(0x5851_f42d_4c95_7f2d));
+        let (password, salt, rounds) = random_case(&mut random);
+        let mut setting = b"$6$".to_vec();
+        if let Rounds::Explicit(n) = rounds {
+            setting.extend_from_slice(format!("rounds={n}$").as_bytes());
+        }
+        setting.extend_from_slice(&salt);
+        let expected = sys::crypt(&password, &setting);
+        let got = hash(&password, &salt, rounds);
+        assert_eq!(
+            got.as_deref().map(str::as_bytes),
+            expected.as_deref().map(Vec::as_slice),
+            "seed {seed}, case {case}: password {password:?}, setting {:?}",
+            String::from_utf8_lossy(&setting)
+        );
     }
 }

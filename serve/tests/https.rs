@@ -408,6 +408,43 @@ fn only_tls_1_2_and_1_3_are_offered() {
     }
 }
 
+/// A client that would speak TLS 1.0 or 1.1 (OpenSSL at security level 0,
+/// where it allows them) is refused by the daemon with an alert: the
+/// refusal is the server's, not the client's own policy. The same client
+/// offering TLS 1.2 gets through, which shows it is willing.
+#[test]
+fn a_client_willing_to_speak_tls_1_0_or_1_1_gets_an_alert_from_the_server() {
+    let scratch = Scratch::new();
+    let (daemon, _) = https_daemon(&scratch, &[]);
+    let connect = format!("127.0.0.1:{}", daemon.https.unwrap().port());
+    let handshake = |version: &str| {
+        let output = std::process::Command::new("openssl")
+            .args(["s_client", "-connect", &connect, version])
+            .args(["-cipher", "DEFAULT:@SECLEVEL=0", "-brief"])
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&output.stdout).into_owned()
+            + &String::from_utf8_lossy(&output.stderr);
+        (output.status.success(), text)
+    };
+    for version in ["-tls1", "-tls1_1"] {
+        let (connected, text) = handshake(version);
+        assert!(!connected, "{version}: {text}");
+        // OpenSSL prints an alert it received as "... alert <name> ...:SSL
+        // alert number N"; one it sent itself would not say so.
+        assert!(
+            text.contains("SSL alert number")
+                && (text.contains("alert handshake failure")
+                    || text.contains("alert protocol version")),
+            "{version}: no alert from the server: {text}"
+        );
+    }
+    let (connected, text) = handshake("-tls1_2");
+    assert!(connected, "TLS 1.2 at the same security level: {text}");
+    assert!(text.contains("TLSv1.2"), "{text}");
+}
+
 #[test]
 fn account_functions_are_served_under_cpanels_names_to_admins_only() {
     let scratch = Scratch::new();

@@ -1,5 +1,5 @@
 //! Starting, reloading and stopping: usage errors, SIGHUP certificate reload,
-//! SIGTERM with changes in flight.
+//! SIGTERM and SIGINT with changes in flight.
 
 mod common;
 
@@ -158,8 +158,18 @@ fn sighup_reloads_the_certificate_keeps_open_connections_and_refuses_a_broken_on
 
 #[test]
 fn sigterm_finishes_every_change_in_flight_then_exits_0() {
-    const CLIENTS: usize = 12;
-    let users: Vec<String> = (0..CLIENTS).map(|n| format!("user{n}")).collect();
+    finishes_every_change_in_flight_then_exits_0("TERM", 12);
+}
+
+#[test]
+fn sigint_finishes_every_change_in_flight_then_exits_0() {
+    finishes_every_change_in_flight_then_exits_0("INT", 4);
+}
+
+/// `clients` changes at once, each slow enough to be running when `signal`
+/// comes: each lands and is answered, then the daemon exits 0.
+fn finishes_every_change_in_flight_then_exits_0(signal: &str, clients: usize) {
+    let users: Vec<String> = (0..clients).map(|n| format!("user{n}")).collect();
     let scratch = Scratch::with_accounts(&[("example.com".to_owned(), users.clone())]);
     let (tokens, secret) = scratch.tokens(&["ops"]);
     // Slow hashes, so that changes are still running when the signal comes.
@@ -175,7 +185,7 @@ fn sigterm_finishes_every_change_in_flight_then_exits_0() {
         ],
     );
     let addr = daemon.http.unwrap();
-    let barrier = Arc::new(Barrier::new(CLIENTS + 1));
+    let barrier = Arc::new(Barrier::new(clients + 1));
     let clients: Vec<_> = users
         .iter()
         .map(|user| {
@@ -194,7 +204,7 @@ fn sigterm_finishes_every_change_in_flight_then_exits_0() {
         .collect();
     barrier.wait();
     std::thread::sleep(Duration::from_millis(300));
-    daemon.signal("TERM");
+    daemon.signal(signal);
     for (user, client) in users.iter().zip(clients) {
         let (status, body) = client.join().unwrap();
         assert_eq!(status, 200, "{user}: {body}");
@@ -216,7 +226,7 @@ fn sigterm_finishes_every_change_in_flight_then_exits_0() {
     let stop_at = log.find("stopping").unwrap();
     assert!(
         log[stop_at..].contains("outcome=changed"),
-        "no change finished after SIGTERM: {log}"
+        "no change finished after SIG{signal}: {log}"
     );
     assert!(
         std::net::TcpStream::connect(addr).is_err(),
