@@ -29,6 +29,11 @@ sed -n 's/^[a-z].* \**\(passwdpop[a-z_]*\)(.*/\1/p' include/passwdpop.h | sort >
 nm -D --defined-only target/release/libpasswdpop.so | awk '{print $3}' | sort > "$scratch/exported"
 check "exported symbols = header functions" diff "$scratch/declared" "$scratch/exported"
 check "the header declares the 26 functions" test "$(wc -l < "$scratch/declared")" -eq 26
+# The symbols file names the SONAME and every exported function, no other.
+check "packaging/libpasswdpop$major.symbols is for libpasswdpop.so.$major" \
+    test "$(head -n 1 "packaging/libpasswdpop$major.symbols")" = "libpasswdpop.so.$major libpasswdpop$major #MINVER#"
+sed -n 's/^ \(passwdpop[a-z_]*\)@Base [0-9.]*$/\1/p' "packaging/libpasswdpop$major.symbols" | sort > "$scratch/listed"
+check "the symbols file lists exactly the exported functions" diff "$scratch/declared" "$scratch/listed"
 # The .pc's Libs.private is written in the Makefile; it must be what rustc
 # says a static link of this crate needs (a separate target dir, so the
 # normal build is not disturbed).
@@ -296,6 +301,14 @@ if [ "$(id -u)" = 0 ] && ! dpkg -s "libpasswdpop$major" >/dev/null 2>&1; then
     printf 'bob:old:1\n' > "$root/example.com/shadow"
     check "a consumer built with the system's pkg-config runs" sh -c \
         "cc $top/c-tests/consumer.c -o $scratch/system-consumer \$(pkg-config --cflags --libs passwdpop) -lcrypt && $scratch/system-consumer $root example.com bob sys-pw"
+    # Packages built against it depend on it through its symbols file.
+    check "the installed library carries its symbols file" \
+        cmp "packaging/libpasswdpop$major.symbols" "/var/lib/dpkg/info/libpasswdpop$major.symbols"
+    mkdir -p "$scratch/dependent/debian"
+    printf 'Source: dependent\n\nPackage: dependent\nArchitecture: any\n' > "$scratch/dependent/debian/control"
+    check "dpkg-shlibdeps gives a program linked to it the symbols file's version" \
+        expect "libpasswdpop$major (>= 0.1.0)" sh -c "cd $scratch/dependent && dpkg-shlibdeps -O $scratch/system-consumer 2>/dev/null |
+            sed -n 's/^shlibs:Depends=//p' | tr ',' '\n' | sed 's/^ *//' | grep '^libpasswdpop'"
     # One line from each language, against the installed library only:
     # no PASSWDPOP_LIBRARY, run from a directory with nothing to import.
     check "dpkg -i installs the bindings" dpkg -i \

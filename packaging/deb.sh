@@ -149,6 +149,10 @@ depends=$(cd "$out/src" && dpkg-shlibdeps -O \
     | sed -n 's/^shlibs:Depends=//p')
 
 printf 'libpasswdpop %s %s (>= %s)\n' "$major" "$runtime" "$version" > "$packages/$runtime/DEBIAN/shlibs"
+# The version that first exported each function, for the packages built
+# against it (kept by hand, as debian/*.symbols is: a function added later
+# carries the version that added it).
+install -m 0644 "packaging/$runtime.symbols" "$packages/$runtime/DEBIAN/symbols"
 printf 'activate-noawait ldconfig\n' > "$packages/$runtime/DEBIAN/triggers"
 build "$runtime" "$arch" libs "$depends" \
     "change virtual mail passwords in per-domain shadow files" \
