@@ -310,21 +310,16 @@ fn an_address_with_two_ats_is_refused_not_counted_as_another_account() {
         ],
     );
     // bob is locked out under his own name...
+    let addr = daemon.poppassd.unwrap();
     for _ in 0..2 {
-        let mut session = Poppassd::tcp(daemon.poppassd.unwrap());
-        session.read();
-        session.say("user bob@example.com", "\n");
         assert_eq!(
-            session.say("pass typo", "\n"),
+            Poppassd::login(addr, "bob@example.com", "typo", "\n"),
             "500 Old password is incorrect."
         );
     }
     // ...and the library would read this name as bob: refused, not checked.
-    let mut session = Poppassd::tcp(daemon.poppassd.unwrap());
-    session.read();
-    session.say("user bob@example.com@example.com", "\n");
     assert_eq!(
-        session.say("pass bob-old", "\n"),
+        Poppassd::login(addr, "bob@example.com@example.com", "bob-old", "\n"),
         "500 Old password is incorrect."
     );
     assert!(scratch.accepts("bob@example.com", "bob-old"));

@@ -12,16 +12,9 @@ const ACCESS_DENIED: &str = r#"{"cpanelresult":{"apiversion":"2","error":"Access
 const DELAY: Duration = Duration::from_millis(200);
 
 fn https_daemon(scratch: &Scratch, extra: &[&str]) -> (Daemon, String) {
-    let (cert, key) = scratch.certificate("first");
-    let mut args = vec!["--https", "127.0.0.1:0", "--http", "127.0.0.1:0"];
-    args.extend([
-        "--cert",
-        cert.to_str().unwrap(),
-        "--key",
-        key.to_str().unwrap(),
-    ]);
+    let mut args = vec!["--http", "127.0.0.1:0"];
     args.extend(extra);
-    let daemon = Daemon::start(scratch, &args);
+    let daemon = Daemon::start_https(scratch, "first", &args);
     let base = format!("https://127.0.0.1:{}", daemon.https.unwrap().port());
     (daemon, base)
 }

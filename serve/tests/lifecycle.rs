@@ -90,18 +90,8 @@ fn presented_subject(port: u16) -> String {
 #[test]
 fn sighup_reloads_the_certificate_keeps_open_connections_and_refuses_a_broken_one() {
     let scratch = Scratch::new();
-    let (cert, key) = scratch.certificate("first");
-    let daemon = Daemon::start(
-        &scratch,
-        &[
-            "--https",
-            "127.0.0.1:0",
-            "--cert",
-            cert.to_str().unwrap(),
-            "--key",
-            key.to_str().unwrap(),
-        ],
-    );
+    let daemon = Daemon::start_https(&scratch, "first", &[]);
+    let (cert, key) = scratch.certificate_files("first");
     let port = daemon.https.unwrap().port();
     assert!(presented_subject(port).contains("CN=first"));
     // An HTTPS connection opened (handshake done) before the reload.

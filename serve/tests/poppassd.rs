@@ -160,18 +160,12 @@ fn failures_answer_500_after_the_delay_and_close() {
 #[test]
 fn the_throttle_locks_addresses_and_accounts_then_lets_them_go() {
     let scratch = Scratch::new();
-    let (cert, key) = scratch.certificate("throttle");
-    let daemon = Daemon::start(
+    let daemon = Daemon::start_https(
         &scratch,
+        "throttle",
         &[
             "--poppassd",
             "127.0.0.1:0",
-            "--https",
-            "127.0.0.1:0",
-            "--cert",
-            cert.to_str().unwrap(),
-            "--key",
-            key.to_str().unwrap(),
             "--failure-delay-ms",
             "50",
             "--max-failures-per-ip",
@@ -182,12 +176,8 @@ fn the_throttle_locks_addresses_and_accounts_then_lets_them_go() {
             "2",
         ],
     );
-    let login = |user: &str, pass: &str| {
-        let mut session = Poppassd::tcp(daemon.poppassd.unwrap());
-        session.read();
-        session.say(&format!("user {user}"), "\r\n");
-        session.say(&format!("pass {pass}"), "\r\n")
-    };
+    let login =
+        |user: &str, pass: &str| Poppassd::login(daemon.poppassd.unwrap(), user, pass, "\r\n");
     for _ in 0..3 {
         assert_eq!(
             login("alice@example.com", "guess"),
@@ -241,12 +231,7 @@ fn the_account_limit_holds_across_addresses_and_a_success_clears_it() {
         ],
     );
     let addr = daemon.poppassd.unwrap();
-    let login = |user: &str, pass: &str| {
-        let mut session = Poppassd::tcp(addr);
-        session.read();
-        session.say(&format!("user {user}"), "\n");
-        session.say(&format!("pass {pass}"), "\n")
-    };
+    let login = |user: &str, pass: &str| Poppassd::login(addr, user, pass, "\n");
     assert_eq!(
         login("carol@example.org", "carol-old"),
         "200 Your new password please."

@@ -51,18 +51,7 @@ fn drive(
 #[test]
 fn the_cpanel_driver_changes_the_password_over_https() {
     let scratch = Scratch::new();
-    let (cert, key) = scratch.certificate("roundcube");
-    let daemon = Daemon::start(
-        &scratch,
-        &[
-            "--https",
-            "127.0.0.1:0",
-            "--cert",
-            cert.to_str().unwrap(),
-            "--key",
-            key.to_str().unwrap(),
-        ],
-    );
+    let daemon = Daemon::start_https(&scratch, "roundcube", &[]);
     let port = daemon.https.unwrap().port();
     let class = "rcube_cpanel_password";
 

@@ -73,8 +73,7 @@ impl Scratch {
 
     /// A self-signed certificate and key for `localhost` made by openssl.
     pub fn certificate(&self, name: &str) -> (PathBuf, PathBuf) {
-        let cert = self.dir.path().join(format!("{name}.crt"));
-        let key = self.dir.path().join(format!("{name}.key"));
+        let (cert, key) = self.certificate_files(name);
         let status = Command::new("openssl")
             .args([
                 "req",
@@ -103,6 +102,12 @@ impl Scratch {
             .expect("openssl must be installed (.ci/run installs it)");
         assert!(status.success());
         (cert, key)
+    }
+
+    /// Where `certificate(name)` puts the certificate and its key.
+    pub fn certificate_files(&self, name: &str) -> (PathBuf, PathBuf) {
+        let file = |ending: &str| self.dir.path().join(format!("{name}.{ending}"));
+        (file("crt"), file("key"))
     }
 
     /// A tokens file with one token per name; returns the tokens.
@@ -195,6 +200,22 @@ impl Daemon {
             child,
             log,
         }
+    }
+
+    /// Serving HTTPS on a loopback port with a certificate for `name` made
+    /// here, plus `args`.
+    pub fn start_https(scratch: &Scratch, name: &str, args: &[&str]) -> Daemon {
+        let (cert, key) = scratch.certificate(name);
+        let mut all = vec![
+            "--https",
+            "127.0.0.1:0",
+            "--cert",
+            cert.to_str().unwrap(),
+            "--key",
+            key.to_str().unwrap(),
+        ];
+        all.extend(args);
+        Daemon::start(scratch, &all)
     }
 
     pub fn log(&self) -> String {
@@ -317,10 +338,7 @@ impl Poppassd {
             .set_read_timeout(Some(Duration::from_secs(30)))
             .unwrap();
         let writer = stream.try_clone().unwrap();
-        Poppassd {
-            reader: BufReader::new(Box::new(stream)),
-            writer: Box::new(writer),
-        }
+        Poppassd::over(Box::new(stream), Box::new(writer))
     }
 
     pub fn unix(path: &Path) -> Poppassd {
@@ -329,10 +347,23 @@ impl Poppassd {
             .set_read_timeout(Some(Duration::from_secs(30)))
             .unwrap();
         let writer = stream.try_clone().unwrap();
+        Poppassd::over(Box::new(stream), Box::new(writer))
+    }
+
+    fn over(reader: Box<dyn Read + Send>, writer: Box<dyn Write + Send>) -> Poppassd {
         Poppassd {
-            reader: BufReader::new(Box::new(stream)),
-            writer: Box::new(writer),
+            reader: BufReader::new(reader),
+            writer,
         }
+    }
+
+    /// A new session that sends `user` and `pass` (lines ending `ending`)
+    /// after the greeting; the answer to `pass`.
+    pub fn login(addr: SocketAddr, user: &str, pass: &str, ending: &str) -> String {
+        let mut session = Poppassd::tcp(addr);
+        session.read();
+        session.say(&format!("user {user}"), ending);
+        session.say(&format!("pass {pass}"), ending)
     }
 
     /// The next line without its CRLF; empty at end of input.
