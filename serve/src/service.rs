@@ -3,9 +3,10 @@
 //! into bytes; everything about credentials is decided here.
 //!
 //! No oracle: a wrong password, an unknown account, a suspended account, a
-//! bad token and a throttled client all get [`Denied`] no earlier than
-//! `failure_delay` after the request was complete (its last byte read, so a
-//! client holding back the end of its body cannot see the bare check time).
+//! bad token and a throttled client all get [`Denied`] `failure_delay` after
+//! the request was complete, or a whole multiple of it when the check takes
+//! longer (from its last byte read, so a client holding back the end of its
+//! body cannot see the bare check time).
 //! An unknown or suspended account costs one SHA512-crypt hash like a wrong
 //! password does, and takes about as long as recent checks of a real
 //! stored hash so far (stored hashes may have more rounds than `--rounds`).
@@ -133,8 +134,8 @@ impl Service {
     }
 
     /// Checks `account`'s current password (self-service, poppassd).
-    /// `started` is when the request was complete; a failure is answered no
-    /// earlier than `failure_delay` after it.
+    /// `started` is when the request was complete; a failure is answered
+    /// a whole number of `failure_delay`s after it (see `delay_failure`).
     pub async fn login(
         &self,
         peer: Option<Client>,
@@ -231,7 +232,8 @@ impl Service {
     /// A refusal that is not about credentials (a malformed request) still
     /// waits like one when it follows a credential check.
     pub async fn delay_failure(&self, started: Instant) {
-        tokio::time::sleep_until((started + self.settings.failure_delay).into()).await;
+        let at = failure_answer_time(started, Instant::now(), self.settings.failure_delay);
+        tokio::time::sleep_until(at.into()).await;
     }
 
     /// Sets `account`'s password. `owner` is the cPanel user whose home holds
@@ -324,6 +326,26 @@ fn verify_costing_a_hash(
     }
 }
 
+/// When to answer a failure decided at `now` for a request complete at
+/// `started`: the first whole multiple of `delay` after `started` that is
+/// not before `now`, and never `started` itself. Checks shorter than the
+/// delay (the usual case) are all answered at exactly `delay`; a check
+/// that outlasts it (stored hashes of very many rounds, a slow disk) is
+/// answered at the next multiple, so what a client can time is the number
+/// of delays, not the check's own duration.
+fn failure_answer_time(started: Instant, now: Instant, delay: Duration) -> Instant {
+    if delay.is_zero() {
+        return now;
+    }
+    let elapsed = now.saturating_duration_since(started);
+    let periods = elapsed.as_nanos().div_ceil(delay.as_nanos()).max(1);
+    u32::try_from(periods)
+        .ok()
+        .and_then(|periods| delay.checked_mul(periods))
+        .and_then(|wait| started.checked_add(wait))
+        .unwrap_or(now)
+}
+
 /// A failed check: against the account's stored hash, or a stand-in hash
 /// because there was none to check; the status name is for the log.
 #[derive(Debug, PartialEq, Eq)]
@@ -410,6 +432,28 @@ mod tests {
     /// `verify_costing_a_hash` tells a mismatch against a real hash (which
     /// has cost a hash) from every other failure by the library's message:
     /// this pins that message, so a change to it fails here, not silently.
+    #[test]
+    fn failures_are_answered_at_a_whole_number_of_delays() {
+        let started = Instant::now();
+        let ms = Duration::from_millis;
+        for (delay, decided, answered) in [
+            (ms(300), ms(0), ms(300)),
+            (ms(300), ms(5), ms(300)),
+            (ms(300), ms(299), ms(300)),
+            (ms(300), ms(300), ms(300)),
+            (ms(300), ms(301), ms(600)),
+            (ms(300), ms(899), ms(900)),
+            (ms(2000), ms(1), ms(2000)),
+            (ms(0), ms(7), ms(7)),
+        ] {
+            assert_eq!(
+                failure_answer_time(started, started + decided, delay) - started,
+                answered,
+                "delay {delay:?}, decided after {decided:?}"
+            );
+        }
+    }
+
     #[test]
     fn only_a_real_mismatch_carries_the_plain_mismatch_message() {
         let dir = tempfile::tempdir().unwrap();
