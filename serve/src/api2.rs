@@ -12,6 +12,7 @@ use crate::http::{Call, Reply};
 use crate::log::Outcome;
 use crate::service::{Denied, Operation};
 use crate::settings::Roots;
+use crate::tokens::Kind;
 
 pub const PROTOCOL: &str = "api2";
 
@@ -60,7 +61,7 @@ pub async fn handle(call: Call<'_>) -> Reply {
         )
     };
 
-    let (scheme, owner) = match &call.auth {
+    let (scheme, kind, owner) = match &call.auth {
         Auth::Token {
             scheme,
             name,
@@ -71,7 +72,7 @@ pub async fn handle(call: Call<'_>) -> Reply {
                 .admin(call.peer, name, token, call.started)
                 .await
             {
-                Ok(name) => (*scheme, name),
+                Ok((name, kind)) => (*scheme, kind, name),
                 Err(Denied::Throttled) => {
                     return refuse(
                         StatusCode::TOO_MANY_REQUESTS,
@@ -134,7 +135,7 @@ pub async fn handle(call: Call<'_>) -> Reply {
     let token_name = owner.clone();
     let owner = match call.form.text("cpanel_jsonapi_user") {
         Ok(_) if !user_homes => owner,
-        Ok(requested) => match acting_user(scheme, &owner, requested) {
+        Ok(requested) => match acting_user(scheme, kind, &owner, requested) {
             Ok(user) => user,
             Err(why) => {
                 return refuse(StatusCode::FORBIDDEN, &why, Outcome::Refused, "OtherUser")
@@ -186,12 +187,29 @@ pub async fn handle(call: Call<'_>) -> Reply {
 /// Whose files a token may reach: a `whm` token any user's it names, a
 /// `cpanel` token only its own user's, as in cPanel, where an account's
 /// token never reaches another account.
-fn acting_user(scheme: Scheme, token: &str, requested: Option<&str>) -> Result<String, String> {
+/// The cPanel user whose files a request under `--user-homes` acts on:
+/// another user than the token's own only for a token stored as a server
+/// admin's (`token add --whm`) and sent as `whm NAME:TOKEN`. The kind is
+/// the stored token's: the word in the header is the client's to choose, so
+/// it alone would let any user's token act for everyone.
+fn acting_user(
+    scheme: Scheme,
+    kind: Kind,
+    token: &str,
+    requested: Option<&str>,
+) -> Result<String, String> {
     match requested {
         None | Some("") => Ok(token.to_owned()),
-        Some(user) if scheme == Scheme::Whm || user == token => Ok(user.to_owned()),
+        Some(user) if user == token => Ok(user.to_owned()),
+        Some(user) if scheme == Scheme::Whm && kind == Kind::Whm => Ok(user.to_owned()),
+        Some(user) if kind == Kind::Whm => Err(format!(
+            "a cpanel token acts for its own user '{}' only, not for '{}'; send the token as whm",
+            token.escape_default(),
+            user.escape_default()
+        )),
         Some(user) => Err(format!(
-            "a cpanel token acts for its own user '{}' only, not for '{}'; use a whm token",
+            "the token '{}' acts for its own user only, not for '{}': it is not a server \
+             admin's token (passwdpopd token add --whm)",
             token.escape_default(),
             user.escape_default()
         )),
@@ -217,28 +235,60 @@ mod tests {
     }
 
     #[test]
-    fn only_whm_tokens_choose_another_users_files() {
-        type Case<'a> = (Scheme, &'a str, Option<&'a str>, Result<&'a str, &'a str>);
+    fn only_whm_tokens_sent_as_whm_choose_another_users_files() {
+        use Kind::{User, Whm};
+        type Case<'a> = (
+            Scheme,
+            Kind,
+            &'a str,
+            Option<&'a str>,
+            Result<&'a str, &'a str>,
+        );
         let cases: &[Case] = &[
-            (Scheme::Cpanel, "alice", None, Ok("alice")),
-            (Scheme::Cpanel, "alice", Some(""), Ok("alice")),
-            (Scheme::Cpanel, "alice", Some("alice"), Ok("alice")),
+            (Scheme::Cpanel, User, "alice", None, Ok("alice")),
+            (Scheme::Cpanel, User, "alice", Some(""), Ok("alice")),
+            (Scheme::Cpanel, User, "alice", Some("alice"), Ok("alice")),
+            (Scheme::Whm, User, "alice", Some("alice"), Ok("alice")),
             (
                 Scheme::Cpanel,
+                User,
                 "alice",
                 Some("root"),
-                Err("own user 'alice' only"),
+                Err("own user only, not for 'root'"),
             ),
-            (Scheme::Cpanel, "alice", Some("bob"), Err("not for 'bob'")),
-            (Scheme::Whm, "ops", Some("bob"), Ok("bob")),
-            (Scheme::Whm, "ops", None, Ok("ops")),
+            (
+                Scheme::Cpanel,
+                User,
+                "alice",
+                Some("bob"),
+                Err("not for 'bob'"),
+            ),
+            // A user's token sent as whm is still that user's.
+            (
+                Scheme::Whm,
+                User,
+                "alice",
+                Some("bob"),
+                Err("token add --whm"),
+            ),
+            (
+                Scheme::Cpanel,
+                Whm,
+                "ops",
+                Some("bob"),
+                Err("send the token as whm"),
+            ),
+            (Scheme::Whm, Whm, "ops", Some("bob"), Ok("bob")),
+            (Scheme::Whm, Whm, "ops", None, Ok("ops")),
         ];
-        for (scheme, token, requested, expected) in cases {
-            let got = acting_user(*scheme, token, *requested);
+        for (scheme, kind, token, requested, expected) in cases {
+            let got = acting_user(*scheme, *kind, token, *requested);
             match (expected, got) {
                 (Ok(user), Ok(got)) => assert_eq!(got, *user),
                 (Err(part), Err(why)) => assert!(why.contains(part), "{why}"),
-                (expected, got) => panic!("{scheme:?} {requested:?}: {expected:?} != {got:?}"),
+                (expected, got) => {
+                    panic!("{scheme:?} {kind:?} {requested:?}: {expected:?} != {got:?}")
+                }
             }
         }
     }

@@ -16,7 +16,7 @@ name, for example `failure-delay-ms = 2000` or `https = [\"0.0.0.0:2096\"]`;
 flags win over the file.
 
 Tokens for the admin API (Authorization: cpanel NAME:TOKEN or whm NAME:TOKEN):
-  passwdpopd token add --tokens FILE NAME      prints a new token once
+  passwdpopd token add --tokens FILE [--whm] NAME      prints a new token once
   passwdpopd token remove --tokens FILE NAME
   passwdpopd token list --tokens FILE";
 
@@ -50,6 +50,11 @@ pub enum TokenCommand {
     Add {
         #[arg(long, value_name = "FILE")]
         tokens: PathBuf,
+        /// The server admin's token: under --user-homes it may act for any
+        /// cPanel user (as `whm NAME:TOKEN`); without it, a token acts for
+        /// the cPanel user NAME only
+        #[arg(long)]
+        whm: bool,
         name: String,
     },
     /// Remove NAME's token
@@ -58,7 +63,7 @@ pub enum TokenCommand {
         tokens: PathBuf,
         name: String,
     },
-    /// List the token names
+    /// List the token names (a server admin's marked "whm")
     List {
         #[arg(long, value_name = "FILE")]
         tokens: PathBuf,

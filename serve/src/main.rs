@@ -57,18 +57,27 @@ pub fn usage_error(message: &str) -> ExitCode {
 
 fn token(command: TokenCommand) -> ExitCode {
     let result = match command {
-        TokenCommand::Add { tokens, name } => tokens::add(&tokens, &name).map(|token| {
-            println!("{}", token.as_str());
-            eprintln!(
-                "passwdpopd: token '{name}' stored in {} (only its SHA-256); this is the only time \
-                 it is shown. Send it as: Authorization: cpanel {name}:TOKEN",
-                tokens.display()
-            );
-        }),
+        TokenCommand::Add { tokens, whm, name } => {
+            let (kind, scheme) = match whm {
+                true => (tokens::Kind::Whm, "whm"),
+                false => (tokens::Kind::User, "cpanel"),
+            };
+            tokens::add(&tokens, &name, kind).map(|token| {
+                println!("{}", token.as_str());
+                eprintln!(
+                    "passwdpopd: token '{name}' stored in {} (only its SHA-256); this is the only \
+                     time it is shown. Send it as: Authorization: {scheme} {name}:TOKEN",
+                    tokens.display()
+                );
+            })
+        }
         TokenCommand::Remove { tokens, name } => tokens::remove(&tokens, &name),
         TokenCommand::List { tokens } => tokens::Tokens::load(&tokens).map(|loaded| {
-            for name in loaded.names() {
-                println!("{name}");
+            for (name, kind) in loaded.names() {
+                match kind {
+                    tokens::Kind::User => println!("{name}"),
+                    tokens::Kind::Whm => println!("{name} whm"),
+                }
             }
         }),
     };

@@ -23,7 +23,7 @@ use crate::account::Account;
 use crate::pool::Pool;
 use crate::settings::{Roots, Settings};
 use crate::throttle::{Client, Throttle};
-use crate::tokens::Tokens;
+use crate::tokens::{Kind, Tokens};
 
 /// cPanel's map of domains to the users who own them, for `--user-homes`
 /// when a request names no user (self-service, poppassd).
@@ -196,23 +196,24 @@ impl Service {
             });
     }
 
-    /// Checks an admin token (`NAME:TOKEN`); the token's name on success.
+    /// Checks an admin token (`NAME:TOKEN`); the token's name and kind on
+    /// success.
     pub async fn admin(
         &self,
         peer: Option<Client>,
         name: &str,
         token: &[u8],
         started: Instant,
-    ) -> Result<String, Denied> {
+    ) -> Result<(String, Kind), Denied> {
         let Some(attempt) = self.throttle.begin(self.counted(peer), None) else {
             self.delay_failure(started).await;
             return Err(Denied::Throttled);
         };
         let tokens = Arc::clone(&self.tokens.read().unwrap_or_else(|p| p.into_inner()));
         match tokens.check(name, token) {
-            Some(name) => {
+            Some((name, kind)) => {
                 attempt.succeeded();
-                Ok(name.to_owned())
+                Ok((name.to_owned(), kind))
             }
             None => {
                 drop(attempt);

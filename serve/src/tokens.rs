@@ -1,6 +1,11 @@
-//! Admin API tokens: a file of `NAME:sha256hex` lines. Only digests are
-//! stored, so reading the file does not give a token away; the file must be
-//! mode 0600 (or stricter) and owned by the user the daemon runs as.
+//! Admin API tokens: a file of `NAME:sha256hex` lines, `NAME:sha256hex:whm`
+//! for a server admin's token. Only digests are stored, so reading the file
+//! does not give a token away; the file must be mode 0600 (or stricter) and
+//! owned by the user the daemon runs as.
+//!
+//! The kind is the token's, not the client's: under `--user-homes` only a
+//! token stored as `whm` may act for another cPanel user, whichever word
+//! (`cpanel` or `whm`) the request's Authorization header uses.
 
 use std::fmt::Write as _;
 use std::fs;
@@ -18,10 +23,25 @@ pub const MAX_NAME_LEN: usize = 64;
 const TOKEN_LEN: usize = 32;
 const TOKEN_ALPHABET: &[u8; 36] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 
-/// The loaded file: names and SHA-256 digests.
+/// The loaded file: names, SHA-256 digests and kinds.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Tokens {
-    entries: Vec<(String, [u8; 32])>,
+    entries: Vec<Entry>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Entry {
+    name: String,
+    digest: [u8; 32],
+    kind: Kind,
+}
+
+/// Whose token: a cPanel user's (acts for the user of its name) or the
+/// server admin's (WHM's; may name any cPanel user).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    User,
+    Whm,
 }
 
 impl Tokens {
@@ -32,64 +52,90 @@ impl Tokens {
     }
 
     fn parse(text: &str) -> Result<Tokens, String> {
-        let mut entries: Vec<(String, [u8; 32])> = Vec::new();
+        let mut entries: Vec<Entry> = Vec::new();
         for (index, line) in text.lines().enumerate() {
             let line = line.trim();
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
             let bad = |why: &str| format!("line {}: {why}", index + 1);
-            let (name, hex) = line
+            let (name, rest) = line
                 .split_once(':')
-                .ok_or_else(|| bad("expected NAME:sha256hex"))?;
+                .ok_or_else(|| bad("expected NAME:sha256hex or NAME:sha256hex:whm"))?;
             check_name(name).map_err(|why| bad(&why))?;
+            let (hex, kind) = match rest.split_once(':') {
+                None => (rest, Kind::User),
+                Some((hex, "whm")) => (hex, Kind::Whm),
+                Some((_, other)) => {
+                    return Err(bad(&format!(
+                        "'{}' after the digest; only 'whm' may stand there",
+                        other.escape_default()
+                    )))
+                }
+            };
             let digest = parse_hex(hex).ok_or_else(|| bad("the digest is not 64 hex digits"))?;
-            if entries.iter().any(|(known, _)| known == name) {
+            if entries.iter().any(|known| known.name == name) {
                 return Err(bad(&format!("'{name}' appears twice")));
             }
-            entries.push((name.to_owned(), digest));
+            entries.push(Entry {
+                name: name.to_owned(),
+                digest,
+                kind,
+            });
         }
         Ok(Tokens { entries })
     }
 
-    /// The token's name when `presented` is `NAME:TOKEN` for a stored NAME
-    /// and the right TOKEN. Every stored digest is compared, in constant time,
+    /// The token's name and kind when `NAME:TOKEN` names a stored NAME with
+    /// the right TOKEN. Every stored digest is compared, in constant time,
     /// so neither a name nor a prefix of a token can be timed.
-    pub fn check(&self, name: &str, token: &[u8]) -> Option<&str> {
+    pub fn check(&self, name: &str, token: &[u8]) -> Option<(&str, Kind)> {
         let digest: [u8; 32] = Sha256::digest(token).into();
         let mut found = None;
-        for (known, stored) in &self.entries {
-            let same_name = known.as_bytes().ct_eq(name.as_bytes());
-            let same_digest = stored.ct_eq(&digest);
+        for known in &self.entries {
+            let same_name = known.name.as_bytes().ct_eq(name.as_bytes());
+            let same_digest = known.digest.ct_eq(&digest);
             if bool::from(same_name & same_digest) {
-                found = Some(known.as_str());
+                found = Some((known.name.as_str(), known.kind));
             }
         }
         found
     }
 
-    pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.entries.iter().map(|(name, _)| name.as_str())
+    /// Every stored name with its kind, in the file's order.
+    pub fn names(&self) -> impl Iterator<Item = (&str, Kind)> {
+        self.entries
+            .iter()
+            .map(|entry| (entry.name.as_str(), entry.kind))
     }
 
     fn render(&self) -> String {
         let mut text = String::new();
-        for (name, digest) in &self.entries {
-            let _ = writeln!(text, "{name}:{}", to_hex(digest));
+        for entry in &self.entries {
+            let kind = match entry.kind {
+                Kind::User => "",
+                Kind::Whm => ":whm",
+            };
+            let _ = writeln!(text, "{}:{}{kind}", entry.name, to_hex(&entry.digest));
         }
         text
     }
 }
 
-/// `token add`: stores NAME's digest (replacing an old one) and returns the
-/// new token, which is shown once and never stored.
-pub fn add(path: &Path, name: &str) -> Result<Zeroizing<String>, String> {
+/// `token add`: stores NAME's digest and kind (replacing an old token of
+/// that name) and returns the new token, which is shown once and never
+/// stored.
+pub fn add(path: &Path, name: &str, kind: Kind) -> Result<Zeroizing<String>, String> {
     check_name(name).map_err(|why| format!("token name: {why}"))?;
     let mut tokens = load_or_empty(path)?;
     let token = new_token()?;
     let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
-    tokens.entries.retain(|(known, _)| known != name);
-    tokens.entries.push((name.to_owned(), digest));
+    tokens.entries.retain(|known| known.name != name);
+    tokens.entries.push(Entry {
+        name: name.to_owned(),
+        digest,
+        kind,
+    });
     store(path, &tokens)?;
     Ok(token)
 }
@@ -98,7 +144,7 @@ pub fn add(path: &Path, name: &str) -> Result<Zeroizing<String>, String> {
 pub fn remove(path: &Path, name: &str) -> Result<(), String> {
     let mut tokens = Tokens::load(path)?;
     let before = tokens.entries.len();
-    tokens.entries.retain(|(known, _)| known != name);
+    tokens.entries.retain(|known| known.name != name);
     if tokens.entries.len() == before {
         return Err(format!("{}: no token named '{name}'", path.display()));
     }
@@ -222,8 +268,9 @@ mod tests {
     fn add_check_remove_round_trip_and_store_only_digests() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("tokens");
-        let alice = add(&path, "alice").unwrap();
-        let bob = add(&path, "bob").unwrap();
+        let alice = add(&path, "alice", Kind::User).unwrap();
+        let bob = add(&path, "bob", Kind::User).unwrap();
+        let ops = add(&path, "ops", Kind::Whm).unwrap();
         assert_eq!(alice.len(), TOKEN_LEN);
         assert!(alice.bytes().all(|b| TOKEN_ALPHABET.contains(&b)));
         assert_ne!(*alice, *bob);
@@ -235,13 +282,27 @@ mod tests {
             "alice:{}\n",
             to_hex(&Sha256::digest(alice.as_bytes()))
         )));
+        assert!(text.ends_with(&format!(
+            "\nops:{}:whm\n",
+            to_hex(&Sha256::digest(ops.as_bytes()))
+        )));
 
         let tokens = Tokens::load(&path).unwrap();
-        assert_eq!(tokens.names().collect::<Vec<_>>(), ["alice", "bob"]);
-        let cases: &[(&str, &[u8], Option<&str>)] = &[
-            ("alice", alice.as_bytes(), Some("alice")),
-            ("bob", bob.as_bytes(), Some("bob")),
+        assert_eq!(
+            tokens.names().collect::<Vec<_>>(),
+            [
+                ("alice", Kind::User),
+                ("bob", Kind::User),
+                ("ops", Kind::Whm)
+            ]
+        );
+        type Case<'a> = (&'a str, &'a [u8], Option<(&'a str, Kind)>);
+        let cases: &[Case] = &[
+            ("alice", alice.as_bytes(), Some(("alice", Kind::User))),
+            ("bob", bob.as_bytes(), Some(("bob", Kind::User))),
+            ("ops", ops.as_bytes(), Some(("ops", Kind::Whm))),
             ("alice", bob.as_bytes(), None),
+            ("ops", alice.as_bytes(), None),
             ("carol", alice.as_bytes(), None),
             ("alice", b"", None),
             ("alice", &alice.as_bytes()[..31], None),
@@ -250,18 +311,24 @@ mod tests {
             assert_eq!(tokens.check(name, token), *expected, "{name}");
         }
 
-        // A new token for the same name replaces the old one.
-        let alice2 = add(&path, "alice").unwrap();
+        // A new token for the same name replaces the old one, kind included.
+        let alice2 = add(&path, "alice", Kind::Whm).unwrap();
         let tokens = Tokens::load(&path).unwrap();
         assert_eq!(tokens.check("alice", alice.as_bytes()), None);
-        assert_eq!(tokens.check("alice", alice2.as_bytes()), Some("alice"));
+        assert_eq!(
+            tokens.check("alice", alice2.as_bytes()),
+            Some(("alice", Kind::Whm))
+        );
 
         remove(&path, "alice").unwrap();
         assert!(remove(&path, "alice")
             .unwrap_err()
             .contains("no token named 'alice'"));
         let tokens = Tokens::load(&path).unwrap();
-        assert_eq!(tokens.names().collect::<Vec<_>>(), ["bob"]);
+        assert_eq!(
+            tokens.names().map(|(name, _)| name).collect::<Vec<_>>(),
+            ["bob", "ops"]
+        );
     }
 
     #[test]
@@ -273,6 +340,16 @@ mod tests {
             (format!("ops:{digest}\n"), 0o644, "mode 0644"),
             (format!("ops:{digest}\n"), 0o640, "mode 0640"),
             ("ops\n".into(), 0o600, "line 1: expected NAME:sha256hex"),
+            (
+                format!("ops:{digest}:root\n"),
+                0o600,
+                "line 1: 'root' after the digest",
+            ),
+            (
+                format!("ops:{digest}:\n"),
+                0o600,
+                "line 1: '' after the digest",
+            ),
             ("# c\nops:abc\n".into(), 0o600, "line 2: the digest"),
             (format!("o p:{digest}\n"), 0o600, "line 1: 'o p'"),
             (
@@ -288,7 +365,7 @@ mod tests {
             assert!(message.contains(path.to_str().unwrap()), "{message}");
             assert!(message.contains(expected), "{message}");
             // `token add` refuses to touch such a file as well.
-            assert!(add(&path, "new").is_err());
+            assert!(add(&path, "new", Kind::User).is_err());
             assert_eq!(&fs::read_to_string(&path).unwrap(), text);
         }
         assert!(check_name("").is_err());

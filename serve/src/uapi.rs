@@ -71,8 +71,10 @@ async fn admin_function(call: Call<'_>, function: &str) -> Reply {
     let service = call.service;
     let owner = match &call.auth {
         Auth::Token { name, token, .. } => {
+            // UAPI has no cpanel_jsonapi_user: a token acts for the user
+            // of its name, whatever its kind.
             match service.admin(call.peer, name, token, call.started).await {
-                Ok(name) => name,
+                Ok((name, _)) => name,
                 Err(why) => return denied(&call, None, why),
             }
         }
@@ -134,7 +136,7 @@ async fn passwd_pop(call: Call<'_>) -> Reply {
         }
         Auth::Token { name, token, .. } => {
             let name = match service.admin(call.peer, name, token, call.started).await {
-                Ok(name) => name,
+                Ok((name, _)) => name,
                 Err(why) => return denied(&call, None, why),
             };
             let target = match target(&call, None) {

@@ -112,25 +112,30 @@ impl Scratch {
 
     /// A tokens file with one token per name; returns the tokens.
     pub fn tokens(&self, names: &[&str]) -> (PathBuf, Vec<String>) {
-        let path = self.dir.path().join("tokens");
-        let tokens = names
-            .iter()
-            .map(|name| {
-                let out = Command::new(env!("CARGO_BIN_EXE_passwdpopd"))
-                    .args(["token", "add", "--tokens"])
-                    .arg(&path)
-                    .arg(name)
-                    .output()
-                    .unwrap();
-                assert!(
-                    out.status.success(),
-                    "{}",
-                    String::from_utf8_lossy(&out.stderr)
-                );
-                String::from_utf8(out.stdout).unwrap().trim().to_owned()
-            })
-            .collect();
-        (path, tokens)
+        let tokens = names.iter().map(|name| self.token_add(name, &[])).collect();
+        (self.tokens_file(), tokens)
+    }
+
+    /// The tokens file `tokens` and `token_add` write.
+    pub fn tokens_file(&self) -> PathBuf {
+        self.dir.path().join("tokens")
+    }
+
+    /// `passwdpopd token add` with `flags` (`--whm`); the new token.
+    pub fn token_add(&self, name: &str, flags: &[&str]) -> String {
+        let out = Command::new(env!("CARGO_BIN_EXE_passwdpopd"))
+            .args(["token", "add", "--tokens"])
+            .arg(self.tokens_file())
+            .args(flags)
+            .arg(name)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
     }
 }
 
@@ -144,13 +149,14 @@ pub struct Daemon {
 }
 
 impl Daemon {
-    /// `args` besides `--root`; a short failure delay unless `args` sets one.
+    /// `args` besides `--root` (the scratch root, unless `args` has
+    /// `--user-homes`); a short failure delay unless `args` sets one.
     pub fn start(scratch: &Scratch, args: &[&str]) -> Daemon {
         let mut command = Command::new(env!("CARGO_BIN_EXE_passwdpopd"));
-        command
-            .arg("--root")
-            .arg(&scratch.root)
-            .args(["--rounds", &ROUNDS.to_string()]);
+        if !args.contains(&"--user-homes") {
+            command.arg("--root").arg(&scratch.root);
+        }
+        command.args(["--rounds", &ROUNDS.to_string()]);
         if !args.contains(&"--failure-delay-ms") {
             command.args(["--failure-delay-ms", "200"]);
         }
