@@ -8,11 +8,11 @@
 //! longer (from its last byte read, so a client holding back the end of its
 //! body cannot see the bare check time).
 //! An unknown or suspended account costs one SHA512-crypt hash like a wrong
-//! password does, and takes about as long as recent checks of a real
-//! stored hash so far (stored hashes may have more rounds than `--rounds`).
+//! password does, and every failed check lasts as long as the slowest
+//! recent check of a stored hash (stored hashes may have more rounds than
+//! `--rounds`; see `check_time`).
 
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::path::Path;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -20,18 +20,12 @@ use passwdpop::{Config, Status};
 use zeroize::Zeroizing;
 
 use crate::account::Account;
+use crate::check_time::CheckPadding;
+use crate::homes::{owner_of_domain, UserEtc, USERDOMAINS};
 use crate::pool::Pool;
 use crate::settings::{Roots, Settings};
 use crate::throttle::{Client, Throttle};
 use crate::tokens::{Kind, Tokens};
-
-/// cPanel's map of domains to the users who own them, for `--user-homes`
-/// when a request names no user (self-service, poppassd).
-pub const USERDOMAINS: &str = "/etc/userdomains";
-
-/// A stand-in check is padded to the typical real one, up to this (a
-/// stalled disk must not slow every later unknown-account answer).
-const MAX_STAND_IN_PADDING: Duration = Duration::from_secs(5);
 
 /// Why credentials were not accepted; the client learns nothing more.
 #[derive(Debug)]
@@ -59,7 +53,7 @@ impl From<passwdpop::Error> for Failure {
 }
 
 impl Failure {
-    fn new(status: &'static str, message: impl Into<String>) -> Failure {
+    pub(crate) fn new(status: &'static str, message: impl Into<String>) -> Failure {
         Failure {
             status,
             message: message.into(),
@@ -72,8 +66,8 @@ pub struct Service {
     throttle: Throttle,
     pool: Pool,
     tokens: RwLock<Arc<Tokens>>,
-    /// How long a check against a stored hash takes (moving average), in µs.
-    typical_check_us: AtomicU64,
+    /// How long every failed check lasts.
+    check_padding: CheckPadding,
 }
 
 impl Service {
@@ -92,7 +86,7 @@ impl Service {
             settings,
             pool,
             tokens: RwLock::new(Arc::new(tokens)),
-            typical_check_us: AtomicU64::new(0),
+            check_padding: CheckPadding::new(Instant::now()),
         })
     }
 
@@ -159,7 +153,8 @@ impl Service {
             .unwrap_or(Err(Checked::StoodIn("InternalError")));
         match checked {
             Ok(()) => {
-                self.note_real_check(check_started.elapsed());
+                self.check_padding
+                    .note(check_started.elapsed(), Instant::now());
                 attempt.succeeded();
                 Ok(())
             }
@@ -167,33 +162,18 @@ impl Service {
                 drop(attempt);
                 let status = match checked {
                     Checked::Real(status) => {
-                        self.note_real_check(check_started.elapsed());
+                        self.check_padding
+                            .note(check_started.elapsed(), Instant::now());
                         status
                     }
-                    Checked::StoodIn(status) => {
-                        // The stand-in hash costs --rounds; stored hashes may
-                        // cost more. Take as long as a typical real check.
-                        let typical = Duration::from_micros(self.typical_check_us.load(Relaxed));
-                        tokio::time::sleep_until((check_started + typical).into()).await;
-                        status
-                    }
+                    Checked::StoodIn(status) => status,
                 };
+                let padding = self.check_padding.current(check_started);
+                tokio::time::sleep_until((check_started + padding).into()).await;
                 self.delay_failure(started).await;
                 Err(Denied::BadCredentials(status))
             }
         }
-    }
-
-    fn note_real_check(&self, took: Duration) {
-        let us = u64::try_from(took.min(MAX_STAND_IN_PADDING).as_micros()).unwrap_or(u64::MAX);
-        // A moving average (weight 1/4): neither the fastest nor the slowest
-        // check, either of which would set unknown accounts apart.
-        let _ = self
-            .typical_check_us
-            .fetch_update(Relaxed, Relaxed, |old| match old {
-                0 => Some(us),
-                old => Some(old - old / 4 + us / 4),
-            });
     }
 
     /// Checks an admin token (`NAME:TOKEN`); the token's name and kind on
@@ -261,7 +241,7 @@ impl Service {
         let (local, domain) = (account.local.clone(), account.domain.clone());
         self.pool
             .run(move || {
-                let config = library_config(&roots, base, owner.as_deref(), &domain)?;
+                let (config, etc) = library_config(&roots, base, owner.as_deref(), &domain)?;
                 let (domain, local) = (domain.as_str(), local.as_str());
                 let done = match &operation {
                     Operation::Change(password) => config.change(domain, local, password).map(drop),
@@ -270,16 +250,7 @@ impl Service {
                     Operation::Suspend => config.suspend(domain, local),
                     Operation::Unsuspend => config.unsuspend(domain, local),
                 };
-                // Under --user-homes, the client learns the cPanel user's
-                // directory as ~USER/etc, not where homes are on this host.
-                done.map_err(|err| {
-                    let mut failure = Failure::from(err);
-                    if let (Roots::UserHomes, Some(user)) = (&roots, &owner) {
-                        let root = config.root().display().to_string();
-                        failure.message = failure.message.replace(&root, &format!("~{user}/etc"));
-                    }
-                    failure
-                })
+                done.map_err(|err| in_users_terms(err, &config, etc.as_ref()))
             })
             .await
             .unwrap_or_else(|| Err(Failure::new("InternalError", "internal error")))
@@ -307,10 +278,10 @@ fn verify_costing_a_hash(
     password: &[u8],
 ) -> Result<(), Checked> {
     let rounds = base.rounds();
-    let outcome = library_config(roots, base, None, domain).and_then(|config| {
+    let outcome = library_config(roots, base, None, domain).and_then(|(config, etc)| {
         config
             .verify(domain, local, password)
-            .map_err(Failure::from)
+            .map_err(|err| in_users_terms(err, &config, etc.as_ref()))
     });
     match outcome {
         Ok(()) => Ok(()),
@@ -356,51 +327,35 @@ enum Checked {
 }
 
 /// The configuration for one request: the fixed root, or under
-/// `--user-homes` the `etc` directory in the owner's home.
+/// `--user-homes` the owner's `etc` directory, open; it must stay open
+/// until the library call is over, since the root names it by descriptor.
 fn library_config(
     roots: &Roots,
     mut config: Config,
     owner: Option<&str>,
     domain: &str,
-) -> Result<Config, Failure> {
-    if let Roots::UserHomes = roots {
-        let owner = match owner {
-            Some(owner) => owner.to_owned(),
-            None => owner_of_domain(Path::new(USERDOMAINS), domain)?,
-        };
-        config.set_root(home_etc(&owner)?).map_err(Failure::from)?;
-    }
-    Ok(config)
+) -> Result<(Config, Option<UserEtc>), Failure> {
+    let Roots::UserHomes = roots else {
+        return Ok((config, None));
+    };
+    let owner = match owner {
+        Some(owner) => owner.to_owned(),
+        None => owner_of_domain(Path::new(USERDOMAINS), domain)?,
+    };
+    let etc = UserEtc::open(&owner)?;
+    config.set_root(etc.root()).map_err(Failure::from)?;
+    Ok((config, Some(etc)))
 }
 
-fn home_etc(user: &str) -> Result<PathBuf, Failure> {
-    let config_error = |why: String| Failure::new("InvalidConfig", why);
-    match nix::unistd::User::from_name(user) {
-        Ok(Some(entry)) => Ok(entry.dir.join("etc")),
-        Ok(None) => Err(config_error(format!("no user '{}'", user.escape_default()))),
-        Err(err) => Err(config_error(format!(
-            "looking up user '{}': {err}",
-            user.escape_default()
-        ))),
+/// A library error as the client reads it: under `--user-homes` the root
+/// shows as `~USER/etc`, never as a descriptor or the host's home path.
+fn in_users_terms(err: passwdpop::Error, config: &Config, etc: Option<&UserEtc>) -> Failure {
+    let mut failure = Failure::from(err);
+    if let Some(etc) = etc {
+        let root = config.root().display().to_string();
+        failure.message = failure.message.replace(&root, &etc.shown());
     }
-}
-
-/// The user owning `domain` in a cPanel `/etc/userdomains` (`domain: user`).
-fn owner_of_domain(path: &Path, domain: &str) -> Result<String, Failure> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|err| Failure::new("NoSuchDomain", format!("{}: {err}", path.display())))?;
-    let wanted = domain.trim_end_matches('.');
-    text.lines()
-        .filter_map(|line| line.split_once(':'))
-        .find(|(name, _)| name.trim().eq_ignore_ascii_case(wanted))
-        .map(|(_, user)| user.trim().to_owned())
-        .filter(|user| !user.is_empty() && user != "nobody")
-        .ok_or_else(|| {
-            Failure::new(
-                "NoSuchDomain",
-                format!("no owner of '{wanted}' in {}", path.display()),
-            )
-        })
+    failure
 }
 
 /// The status's name as the log shows it.
@@ -496,7 +451,7 @@ mod tests {
     }
 
     #[test]
-    fn under_user_homes_reasons_name_the_users_directory_not_the_hosts_path() {
+    fn under_user_homes_root_and_system_accounts_are_not_cpanel_users() {
         let mut settings = crate::settings::resolve(crate::args::Flags {
             user_homes: true,
             ..Default::default()
@@ -508,39 +463,16 @@ mod tests {
             .build()
             .unwrap();
         let account = Account::from_parts("bob@example.com", None, None).unwrap();
-        let failure = runtime
-            .block_on(service.admin_operation(Some("root".into()), &account, Operation::Remove))
-            .unwrap_err();
-        assert!(!failure.message.contains("/root"), "{}", failure.message);
-        assert!(failure.message.contains("~root/etc"), "{}", failure.message);
-    }
-
-    #[test]
-    fn userdomains_names_each_domains_owner() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("userdomains");
-        std::fs::write(
-            &path,
-            "example.com: alice\nExample.ORG: bob\n*: nobody\nparked.test: nobody\n",
-        )
-        .unwrap();
-        let cases: &[(&str, Result<&str, &str>)] = &[
-            ("example.com", Ok("alice")),
-            ("example.com.", Ok("alice")),
-            ("example.org", Ok("bob")),
-            ("parked.test", Err("no owner of 'parked.test'")),
-            ("missing.test", Err("no owner of 'missing.test'")),
-        ];
-        for (domain, expected) in cases {
-            let got = owner_of_domain(&path, domain);
-            match expected {
-                Ok(user) => assert_eq!(got.unwrap(), *user),
-                Err(part) => {
-                    let failure = got.unwrap_err();
-                    assert_eq!(failure.status, "NoSuchDomain");
-                    assert!(failure.message.contains(part), "{}", failure.message);
-                }
-            }
+        for user in ["root", "daemon", "nobody"] {
+            let failure = runtime
+                .block_on(service.admin_operation(Some(user.into()), &account, Operation::Remove))
+                .unwrap_err();
+            assert_eq!(failure.status, "InvalidConfig", "{user}");
+            assert!(
+                failure.message.contains("system account"),
+                "{}",
+                failure.message
+            );
         }
     }
 }

@@ -1,5 +1,5 @@
 //! `--user-homes` end to end, as on a cPanel host: each cPanel user's
-//! domains under `~USER/etc`, real system users (made here with useradd and
+//! domains under `~USER/etc`, real login users (made here with useradd and
 //! removed after) and `/etc/userdomains` naming each domain's owner.
 //!
 //! Needs root, and a host without an `/etc/userdomains` of its own (never
@@ -49,13 +49,10 @@ impl Host {
             (&host.second, "second.example", "carol"),
         ] {
             let home = host.home(user);
+            // A login user's uid (1000 and up): system accounts are not
+            // cPanel users.
             let status = Command::new("useradd")
-                .args([
-                    "--system",
-                    "--no-create-home",
-                    "--shell",
-                    "/usr/sbin/nologin",
-                ])
+                .args(["--no-create-home", "--shell", "/usr/sbin/nologin"])
                 .arg("--home-dir")
                 .arg(&home)
                 .arg(user)
@@ -70,6 +67,13 @@ impl Host {
                 format!("{mailbox}:{hash}:19700::::::\n"),
             )
             .unwrap();
+            // As cPanel has it: the user owns the home and everything in it.
+            let status = Command::new("chown")
+                .args(["-R", &format!("{user}:")])
+                .arg(&home)
+                .status()
+                .unwrap();
+            assert!(status.success(), "chown {user}");
         }
         fs::write(
             USERDOMAINS,
@@ -99,6 +103,7 @@ impl Drop for Host {
         let _ = fs::remove_file(USERDOMAINS);
         for user in [&self.first, &self.second] {
             let _ = Command::new("userdel").arg(user).status();
+            let _ = fs::remove_file(Path::new("/var/mail").join(user));
         }
     }
 }
@@ -196,6 +201,28 @@ fn each_cpanel_user_is_served_from_their_own_home_and_only_whm_tokens_cross_over
     assert_eq!(status, 200, "{body}");
     assert!(body.contains(r#""result":1"#), "{body}");
     assert!(host.accepts(second, "second.example", "carol", "carol-new"));
+
+    // The first user, who owns their home, points ~/etc at the second
+    // user's: their own token must not follow it.
+    let before = fs::read(host.home(second).join("etc/second.example/shadow")).unwrap();
+    let first_etc = host.home(first).join("etc");
+    fs::rename(&first_etc, host.home(first).join("etc.moved")).unwrap();
+    std::os::unix::fs::symlink(host.home(second).join("etc"), &first_etc).unwrap();
+    let (status, body) = api2(addr, &own, first, "second.example", "carol");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(r#""result":0"#), "{body}");
+    assert!(
+        body.contains(&format!("~{first}/etc is a symlink")),
+        "{body}"
+    );
+    assert!(
+        !body.contains(host.homes.path().to_str().unwrap()),
+        "{body}"
+    );
+    assert_eq!(
+        fs::read(host.home(second).join("etc/second.example/shadow")).unwrap(),
+        before
+    );
 
     let log = daemon.log();
     assert!(log.contains("OtherUser"), "{log}");
