@@ -3,11 +3,16 @@
 //! A check against a stored hash costs that hash's rounds; an unknown or
 //! suspended account has none, and hashes `--rounds` instead. Answered when
 //! each check ends, an account with a costly stored hash would stand apart
-//! from one that does not exist; padded to an average, a client could move
-//! the average by choosing which accounts it tries. So every failed check,
-//! real or stood in, lasts at least as long as the slowest recent check of
-//! a stored hash. That time halves every hour without a slower check, so
-//! one stalled disk does not slow every failure for good.
+//! from one that does not exist (or, with `--rounds` above the stored
+//! hashes' cost, the other way round); padded to an average, a client could
+//! move the average by choosing which accounts it tries. So every failed
+//! check lasts at least as long as the slowest recent check of any kind
+//! (a stored hash, a stand-in, a success), timed on the worker thread: what
+//! slows one check, a costly hash or a busy processor, lengthens every
+//! failure alike. That time halves every hour without a slower check, so one
+//! stalled disk does not slow every failure for good, and never exceeds
+//! 5 seconds: a cPanel user who plants a costly hash in their own file can
+//! make everyone's failed logins slower by that much at most, for an hour.
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};

@@ -4,7 +4,8 @@
 //! A cPanel user owns their home, so they can put anything at `~/etc`, a
 //! symlink to another user's `etc` included, and the daemon runs as root.
 //! So `etc` is opened without following a symlink, must belong to the user
-//! (or root) and be writable by no one else, and the library is handed that
+//! (or root) and be writable by no one else (a group that may write must be
+//! the user's own), and the library is handed that
 //! open directory as `/proc/self/fd/N`: swapping `~/etc` after the check
 //! changes nothing, since every path the library opens goes through the
 //! directory already open. Below it the library follows no symlink itself.
@@ -82,6 +83,13 @@ impl UserEtc {
         if stat.st_mode & 0o002 != 0 {
             return Err(unsafe_path(format!(
                 "{shown} is writable by everyone; refusing to use it"
+            )));
+        }
+        if stat.st_mode & 0o020 != 0 && stat.st_gid != entry.gid.as_raw() {
+            return Err(unsafe_path(format!(
+                "{shown} is writable by group {}, not only by '{}'; refusing to use it",
+                stat.st_gid,
+                user.escape_default()
             )));
         }
         Ok(UserEtc {

@@ -145,31 +145,32 @@ impl Service {
         let config = self.settings.library.clone();
         let roots = self.settings.roots.clone();
         let (local, domain) = (account.local.clone(), account.domain.clone());
-        let check_started = Instant::now();
         let checked = self
             .pool
-            .run(move || verify_costing_a_hash(&roots, config, &domain, &local, &password))
-            .await
-            .unwrap_or(Err(Checked::StoodIn("InternalError")));
+            .run(move || {
+                // Timed on the worker: the wait for a free thread is not the
+                // check's.
+                let ran = Instant::now();
+                let checked = verify_costing_a_hash(&roots, config, &domain, &local, &password);
+                (checked, ran, ran.elapsed())
+            })
+            .await;
+        let (checked, ran, took) = checked.unwrap_or_else(|| {
+            let now = Instant::now();
+            (Err(Checked::StoodIn("InternalError")), now, Duration::ZERO)
+        });
+        // Every check counts, stand-ins too: whatever slows one (a costly
+        // hash, a busy processor) then lengthens all failures alike.
+        self.check_padding.note(took, Instant::now());
         match checked {
             Ok(()) => {
-                self.check_padding
-                    .note(check_started.elapsed(), Instant::now());
                 attempt.succeeded();
                 Ok(())
             }
-            Err(checked) => {
+            Err(Checked::Real(status) | Checked::StoodIn(status)) => {
                 drop(attempt);
-                let status = match checked {
-                    Checked::Real(status) => {
-                        self.check_padding
-                            .note(check_started.elapsed(), Instant::now());
-                        status
-                    }
-                    Checked::StoodIn(status) => status,
-                };
-                let padding = self.check_padding.current(check_started);
-                tokio::time::sleep_until((check_started + padding).into()).await;
+                let padding = self.check_padding.current(ran);
+                tokio::time::sleep_until((ran + padding).into()).await;
                 self.delay_failure(started).await;
                 Err(Denied::BadCredentials(status))
             }

@@ -224,6 +224,26 @@ fn each_cpanel_user_is_served_from_their_own_home_and_only_whm_tokens_cross_over
         before
     );
 
+    // Back to a real directory: writable by the user's own group it serves,
+    // by another group (here `mail`) it is refused.
+    fs::remove_file(&first_etc).unwrap();
+    fs::rename(host.home(first).join("etc.moved"), &first_etc).unwrap();
+    fs::set_permissions(&first_etc, fs::Permissions::from_mode(0o770)).unwrap();
+    for (group, changes) in [(first, true), ("mail", false)] {
+        let status = Command::new("chgrp")
+            .arg(group)
+            .arg(&first_etc)
+            .status()
+            .unwrap();
+        assert!(status.success(), "chgrp {group}");
+        let (status, body) = api2(addr, &own, first, "first.example", "alice");
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body.contains(r#""result":1"#), changes, "{group}: {body}");
+        if !changes {
+            assert!(body.contains("is writable by group"), "{body}");
+        }
+    }
+
     let log = daemon.log();
     assert!(log.contains("OtherUser"), "{log}");
     for secret in [
