@@ -2,7 +2,7 @@ complete -c passwdpop -l domain -d 'The account\'s domain (taken literally, not 
 complete -c passwdpop -l email -d 'The account: local part or full address (taken literally); a full address also gives the domain' -r
 complete -c passwdpop -l password-fd -d 'Read the password from this inherited file descriptor (its first line)' -r
 complete -c passwdpop -l root -d 'Directory holding one directory per domain [default: $PASSWDPOP_ROOT or /etc/vmail]' -r -f -a "(__fish_complete_directories)"
-complete -c passwdpop -l user -d 'cPanel layout: the root is the etc directory in NAME\'s home (as cpapi2 --user)' -r -f -a "(__fish_complete_users)"
+complete -c passwdpop -l user -d 'cPanel layout: the root is the etc directory in NAME\'s home (as cpapi2 --user), never a symlink nor writable by others' -r -f -a "(__fish_complete_users)"
 complete -c passwdpop -l rounds -d 'SHA512-crypt rounds, 1000 to 999999999' -r
 complete -c passwdpop -l layout -d 'Line layout of the shadow file' -r -f -a "shadow\t'user:hash:lastchange:min:max:warn:inactive:expire: (as cPanel writes it)'
 passwd-file\t'Dovecot passwd-file: user:hash:uid:gid:gecos:home:shell:extra_fields'"

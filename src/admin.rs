@@ -82,7 +82,7 @@ impl Config {
         user: &User,
         plan: &mut Plan,
         target: usize,
-        root: &std::path::Path,
+        root: crate::config::Root<'_>,
     ) -> Result<(), Error> {
         let renamed = store::edit(root, domain, self.lock_timeout(), |old, new| {
             plan.run(old, new)
@@ -98,7 +98,7 @@ impl Config {
 /// The error for what became of one user's edit, if it is one.
 pub(crate) fn outcome_result(
     outcome: Outcome,
-    root: &std::path::Path,
+    root: crate::config::Root<'_>,
     domain: &Domain,
     user: &User,
 ) -> Result<(), Error> {

@@ -140,7 +140,7 @@ impl Batch {
 
     fn apply(&mut self) -> Vec<Result<(), Error>> {
         let root = match self.config.checked_root() {
-            Ok(root) => root.to_path_buf(),
+            Ok(root) => root,
             Err(err) => return vec![Err(err); self.entries.len()],
         };
         hash_all(
@@ -178,7 +178,7 @@ impl Batch {
                     plan.push(entry.user.as_str(), Op::SetHash(hash))
                 })
                 .collect();
-            let edited = store::edit(&root, domain, self.config.lock_timeout(), |old, new| {
+            let edited = store::edit(root, domain, self.config.lock_timeout(), |old, new| {
                 plan.run(old, new)
             });
             if let Ok(Some(renamed)) = edited {
@@ -189,7 +189,7 @@ impl Batch {
                     Err(err) => Err(err.clone()),
                     Ok(_) => outcome_result(
                         plan.outcome(target),
-                        &root,
+                        root,
                         domain,
                         &self.entries[index].user,
                     ),

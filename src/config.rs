@@ -1,10 +1,12 @@
 //! Where the shadow files are and how to write them.
 
+use std::os::fd::BorrowedFd;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::error::{Error, Status};
 use crate::sys;
+use crate::user_etc::UserEtc;
 use crate::visible::Renamed;
 
 /// Root used when neither `PASSWDPOP_ROOT` nor [`Config::set_root`] says otherwise.
@@ -38,6 +40,9 @@ pub struct Config {
     root: PathBuf,
     /// Whether `root` came from `PASSWDPOP_ROOT`, so that an error names it.
     root_from_env: bool,
+    /// A root given as an open directory (cPanel's `~USER/etc`); `root` is
+    /// then only how messages name it.
+    user_etc: Option<UserEtc>,
     rounds: u32,
     lock_timeout: Duration,
     layout: Layout,
@@ -64,6 +69,7 @@ impl Config {
         Config {
             root_from_env: from_env.is_some(),
             root: from_env.map_or_else(|| PathBuf::from(DEFAULT_ROOT), PathBuf::from),
+            user_etc: None,
             rounds: DEFAULT_ROUNDS,
             lock_timeout: Duration::from_millis(DEFAULT_LOCK_TIMEOUT_MS.into()),
             layout: Layout::Shadow,
@@ -72,7 +78,8 @@ impl Config {
         }
     }
 
-    /// The directory that holds one directory per domain.
+    /// The directory that holds one directory per domain (after
+    /// [`Config::set_user_etc`], how messages name it).
     pub fn root(&self) -> &Path {
         &self.root
     }
@@ -83,7 +90,17 @@ impl Config {
         check_root(root, false)?;
         self.root = root.to_path_buf();
         self.root_from_env = false;
+        self.user_etc = None;
         Ok(())
+    }
+
+    /// Makes a cPanel user's `etc`, already open and checked, the root:
+    /// every domain is then opened relative to that directory, never by its
+    /// path again, and messages name it as [`UserEtc::shown`].
+    pub fn set_user_etc(&mut self, etc: UserEtc) {
+        self.root = etc.shown().to_path_buf();
+        self.root_from_env = false;
+        self.user_etc = Some(etc);
     }
 
     pub fn rounds(&self) -> u32 {
@@ -158,10 +175,24 @@ impl Config {
     /// The root, checked here because `PASSWDPOP_ROOT` may have held
     /// anything. An empty or relative value is refused, not replaced by the
     /// default: a caller who set the variable meant some other directory.
-    pub(crate) fn checked_root(&self) -> Result<&Path, Error> {
-        check_root(&self.root, self.root_from_env)?;
-        Ok(&self.root)
+    pub(crate) fn checked_root(&self) -> Result<Root<'_>, Error> {
+        let dir = self.user_etc.as_ref().map(UserEtc::dir);
+        if dir.is_none() {
+            check_root(&self.root, self.root_from_env)?;
+        }
+        Ok(Root {
+            shown: &self.root,
+            dir,
+        })
     }
+}
+
+/// Where the domain directories are, for the store: a path, or an open
+/// directory and how messages name it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Root<'a> {
+    pub shown: &'a Path,
+    pub dir: Option<BorrowedFd<'a>>,
 }
 
 /// SHA-crypt's own limits on rounds.
@@ -246,7 +277,7 @@ mod tests {
                 ..Config::new()
             };
             match (config.checked_root(), expected) {
-                (Ok(root), None) => assert_eq!(root, Path::new(value)),
+                (Ok(root), None) => assert_eq!(root.shown, Path::new(value)),
                 (Err(err), Some(expected)) => {
                     assert_eq!(err.status(), Status::InvalidConfig);
                     assert!(err.message().starts_with(expected), "{value:?}: {err}");

@@ -19,6 +19,7 @@ pub mod sha512crypt;
 mod shadow;
 mod store;
 mod sys;
+mod user_etc;
 mod validate;
 mod visible;
 
@@ -32,6 +33,7 @@ pub use given_hash::MAX_HASH_LEN;
 pub use lock::{DOTLOCK_NAME, UNREADABLE_DOTLOCK_AGE};
 pub use outcome::Outcome;
 pub use store::{SHADOW_NAME, TEMP_PREFIX};
+pub use user_etc::UserEtc;
 pub use validate::{MAX_DOMAIN_LEN, MAX_PASSWORD_LEN, MAX_USER_LEN};
 
 use validate::{check_password, Domain, User};

@@ -10,13 +10,14 @@
 
 use std::fs::File;
 use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rustix::fs::{self as rfs, AtFlags, FileType, Mode, OFlags, Stat, Timespec, Timestamps};
 use rustix::io::Errno;
 
-use crate::config::Layout;
+use crate::config::{Layout, Root};
 pub use crate::edit::Pass;
 use crate::error::{Error, Status};
 use crate::lock::{lock_domain, DomainLock};
@@ -68,22 +69,33 @@ impl DomainDir {
         })
     }
 
-    pub fn open(root: &Path, domain: &Domain) -> Result<DomainDir, Error> {
-        let path = root.join(domain.as_str());
+    pub fn open(root: Root<'_>, domain: &Domain) -> Result<DomainDir, Error> {
+        let path = root.shown.join(domain.as_str());
         let dir_flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
-        let root_fd = rfs::open(root, dir_flags, Mode::empty()).map_err(|err| match err {
-            Errno::NOENT => Error::new(
-                Status::NoSuchDomain,
-                format!(
-                    "no domain {}: the root {} does not exist",
-                    domain.as_str(),
-                    root.display()
-                ),
-            ),
-            err => Error::io(format_args!("opening the root {}", root.display()), err),
-        })?;
+        let opened;
+        let root_fd = match root.dir {
+            Some(dir) => dir,
+            None => {
+                opened =
+                    rfs::open(root.shown, dir_flags, Mode::empty()).map_err(|err| match err {
+                        Errno::NOENT => Error::new(
+                            Status::NoSuchDomain,
+                            format!(
+                                "no domain {}: the root {} does not exist",
+                                domain.as_str(),
+                                root.shown.display()
+                            ),
+                        ),
+                        err => Error::io(
+                            format_args!("opening the root {}", root.shown.display()),
+                            err,
+                        ),
+                    })?;
+                opened.as_fd()
+            }
+        };
         let fd = match rfs::openat(
-            &root_fd,
+            root_fd,
             domain.as_str(),
             dir_flags | OFlags::NOFOLLOW,
             Mode::empty(),
@@ -100,7 +112,7 @@ impl DomainDir {
                 ))
             }
             Err(Errno::LOOP | Errno::NOTDIR) => {
-                let what = match rfs::statat(&root_fd, domain.as_str(), AtFlags::SYMLINK_NOFOLLOW) {
+                let what = match rfs::statat(root_fd, domain.as_str(), AtFlags::SYMLINK_NOFOLLOW) {
                     Ok(stat) if FileType::from_raw_mode(stat.st_mode) == FileType::Symlink => {
                         "is a symlink"
                     }
@@ -209,7 +221,7 @@ fn unsafe_path(path: &Path, what: &str) -> Error {
 /// lock; returns the entry as it was, and when the new file took the name,
 /// for the caller's wait until every reader sees it (`Config::after_rename`).
 pub fn replace_hash(
-    root: &Path,
+    root: Root<'_>,
     domain: &Domain,
     user: &User,
     hash: &str,
@@ -243,13 +255,13 @@ pub fn no_such_account(domain: &Domain, user: &User) -> Error {
     )
 }
 
-pub fn ambiguous_account(root: &Path, domain: &Domain, user: &User) -> Error {
+pub fn ambiguous_account(root: Root<'_>, domain: &Domain, user: &User) -> Error {
     Error::new(
         Status::AmbiguousAccount,
         format!(
             "more than one entry for '{}' in {} (user names match case-insensitively); fix the file by hand",
             user.as_str(),
-            root.join(domain.as_str()).join(SHADOW_NAME).display()
+            root.shown.join(domain.as_str()).join(SHADOW_NAME).display()
         ),
     )
 }
@@ -263,7 +275,7 @@ pub fn ambiguous_account(root: &Path, domain: &Domain, user: &User) -> Error {
 ///
 /// [`Config::after_rename`]: crate::Config
 pub fn edit(
-    root: &Path,
+    root: Root<'_>,
     domain: &Domain,
     lock_timeout: Duration,
     mut pass: impl FnMut(&mut dyn Read, &mut dyn Write) -> std::io::Result<Pass>,
@@ -308,7 +320,7 @@ pub fn edit(
 
 /// `user`'s first entry, read without a lock: the file is only ever
 /// replaced whole.
-pub fn read_entry(root: &Path, domain: &Domain, user: &User) -> Result<Stored, Error> {
+pub fn read_entry(root: Root<'_>, domain: &Domain, user: &User) -> Result<Stored, Error> {
     let dir = DomainDir::open(root, domain)?;
     let (file, _) = dir.open_shadow()?;
     shadow::find_entry(&file, user.as_str())

@@ -21,7 +21,7 @@ use zeroize::Zeroizing;
 
 use crate::account::Account;
 use crate::check_time::CheckPadding;
-use crate::homes::{owner_of_domain, UserEtc, USERDOMAINS};
+use crate::homes::{open_user_etc, owner_of_domain, USERDOMAINS};
 use crate::pool::Pool;
 use crate::settings::{Roots, Settings};
 use crate::throttle::{Client, Throttle};
@@ -242,7 +242,7 @@ impl Service {
         let (local, domain) = (account.local.clone(), account.domain.clone());
         self.pool
             .run(move || {
-                let (config, etc) = library_config(&roots, base, owner.as_deref(), &domain)?;
+                let config = library_config(&roots, base, owner.as_deref(), &domain)?;
                 let (domain, local) = (domain.as_str(), local.as_str());
                 let done = match &operation {
                     Operation::Change(password) => config.change(domain, local, password).map(drop),
@@ -251,7 +251,7 @@ impl Service {
                     Operation::Suspend => config.suspend(domain, local),
                     Operation::Unsuspend => config.unsuspend(domain, local),
                 };
-                done.map_err(|err| in_users_terms(err, &config, etc.as_ref()))
+                done.map_err(Failure::from)
             })
             .await
             .unwrap_or_else(|| Err(Failure::new("InternalError", "internal error")))
@@ -279,10 +279,10 @@ fn verify_costing_a_hash(
     password: &[u8],
 ) -> Result<(), Checked> {
     let rounds = base.rounds();
-    let outcome = library_config(roots, base, None, domain).and_then(|(config, etc)| {
+    let outcome = library_config(roots, base, None, domain).and_then(|config| {
         config
             .verify(domain, local, password)
-            .map_err(|err| in_users_terms(err, &config, etc.as_ref()))
+            .map_err(Failure::from)
     });
     match outcome {
         Ok(()) => Ok(()),
@@ -328,35 +328,23 @@ enum Checked {
 }
 
 /// The configuration for one request: the fixed root, or under
-/// `--user-homes` the owner's `etc` directory, open; it must stay open
-/// until the library call is over, since the root names it by descriptor.
+/// `--user-homes` the owner's `etc` directory, open (messages name it
+/// `~USER/etc`, never the host's home path).
 fn library_config(
     roots: &Roots,
     mut config: Config,
     owner: Option<&str>,
     domain: &str,
-) -> Result<(Config, Option<UserEtc>), Failure> {
+) -> Result<Config, Failure> {
     let Roots::UserHomes = roots else {
-        return Ok((config, None));
+        return Ok(config);
     };
     let owner = match owner {
         Some(owner) => owner.to_owned(),
         None => owner_of_domain(Path::new(USERDOMAINS), domain)?,
     };
-    let etc = UserEtc::open(&owner)?;
-    config.set_root(etc.root()).map_err(Failure::from)?;
-    Ok((config, Some(etc)))
-}
-
-/// A library error as the client reads it: under `--user-homes` the root
-/// shows as `~USER/etc`, never as a descriptor or the host's home path.
-fn in_users_terms(err: passwdpop::Error, config: &Config, etc: Option<&UserEtc>) -> Failure {
-    let mut failure = Failure::from(err);
-    if let Some(etc) = etc {
-        let root = config.root().display().to_string();
-        failure.message = failure.message.replace(&root, &etc.shown());
-    }
-    failure
+    config.set_user_etc(open_user_etc(&owner)?);
+    Ok(config)
 }
 
 /// The status's name as the log shows it.

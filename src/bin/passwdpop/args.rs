@@ -5,7 +5,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 
 use clap::{Parser, ValueEnum, ValueHint};
-use passwdpop::{Config, Layout, Status};
+use passwdpop::{Config, Layout, Status, UserEtc};
 use zeroize::Zeroizing;
 
 use crate::report::{Failure, Output};
@@ -123,7 +123,7 @@ pub struct Cli {
     #[arg(long, value_name = "DIR", value_hint = ValueHint::DirPath)]
     root: Option<PathBuf>,
 
-    /// cPanel layout: the root is the etc directory in NAME's home (as cpapi2 --user)
+    /// cPanel layout: the root is the etc directory in NAME's home (as cpapi2 --user), never a symlink nor writable by others
     #[arg(long, value_name = "NAME", conflicts_with = "root", value_hint = ValueHint::Username)]
     user: Option<OsString>,
 
@@ -391,9 +391,7 @@ impl Cli {
     fn config(&self) -> Result<Config, Failure> {
         let mut config = Config::new();
         if let Some(name) = &self.user {
-            config
-                .set_root(cpanel_mail_root(name)?)
-                .map_err(Failure::Library)?;
+            config.set_user_etc(cpanel_mail_root(name)?);
         }
         if let Some(root) = &self.root {
             config.set_root(root).map_err(Failure::Library)?;
@@ -483,15 +481,23 @@ fn one_of(name: &str, word: Option<Vec<u8>>, flag: Option<Vec<u8>>) -> Result<Ve
     }
 }
 
-/// `<home of NAME>/etc`, where cPanel keeps `<domain>/shadow`.
-fn cpanel_mail_root(name: &OsString) -> Result<PathBuf, Failure> {
+/// `<home of NAME>/etc`, where cPanel keeps `<domain>/shadow`: opened
+/// without following a symlink, and refused unless it is NAME's (or root's)
+/// and writable by no one else, since NAME owns the home it lies in.
+fn cpanel_mail_root(name: &OsString) -> Result<UserEtc, Failure> {
     let shown = name.to_string_lossy();
     let config_error = |why: String| Failure::Other(Status::InvalidConfig, why);
     let name = name
         .to_str()
         .ok_or_else(|| config_error(format!("--user: '{shown}' is not a valid user name")))?;
     match nix::unistd::User::from_name(name) {
-        Ok(Some(user)) => Ok(user.dir.join("etc")),
+        Ok(Some(user)) => UserEtc::open(
+            &user.dir,
+            user.uid.as_raw(),
+            user.gid.as_raw(),
+            user.dir.join("etc"),
+        )
+        .map_err(Failure::Library),
         Ok(None) => Err(config_error(format!(
             "--user: no user '{name}' in the passwd database"
         ))),
