@@ -116,7 +116,9 @@ fn names(file: &File) -> Result<Vec<CString>, Errno> {
 }
 
 /// Calls a `*xattr` function with a buffer that grows until the answer fits.
-fn read_sized(mut call: impl FnMut(&mut [u8]) -> Result<usize, Errno>) -> Result<Vec<u8>, Errno> {
+pub(crate) fn read_sized(
+    mut call: impl FnMut(&mut [u8]) -> Result<usize, Errno>,
+) -> Result<Vec<u8>, Errno> {
     let mut buffer = vec![0u8; 256];
     loop {
         match call(&mut buffer) {

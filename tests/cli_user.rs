@@ -133,6 +133,21 @@ fn only_the_users_own_private_etc_is_written() {
             }),
             "is writable by everyone",
         ),
+        (
+            "a directory an ACL lets another user write to",
+            Box::new(|| {
+                domain_in(&etc);
+                user.chown(&etc);
+                fs::set_permissions(&etc, fs::Permissions::from_mode(0o750)).unwrap();
+                let status = Command::new("setfacl")
+                    .args(["-m", "u:54321:rwx"])
+                    .arg(&etc)
+                    .status()
+                    .expect("setfacl (package acl) must be installed");
+                assert!(status.success());
+            }),
+            "lets uid 54321 write to it",
+        ),
     ];
     for (what, set_up, reason) in refused {
         let _ = fs::remove_file(&etc);
