@@ -37,12 +37,7 @@ pub enum Layout {
 /// Settings for [`Config::change`] and [`Config::verify`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
-    root: PathBuf,
-    /// Whether `root` came from `PASSWDPOP_ROOT`, so that an error names it.
-    root_from_env: bool,
-    /// A root given as an open directory (cPanel's `~USER/etc`); `root` is
-    /// then only how messages name it.
-    user_etc: Option<UserEtc>,
+    root: RootSetting,
     rounds: u32,
     lock_timeout: Duration,
     layout: Layout,
@@ -67,9 +62,10 @@ impl Config {
             std::env::var_os(ROOT_ENV)
         };
         Config {
-            root_from_env: from_env.is_some(),
-            root: from_env.map_or_else(|| PathBuf::from(DEFAULT_ROOT), PathBuf::from),
-            user_etc: None,
+            root: RootSetting::Path {
+                from_env: from_env.is_some(),
+                path: from_env.map_or_else(|| PathBuf::from(DEFAULT_ROOT), PathBuf::from),
+            },
             rounds: DEFAULT_ROUNDS,
             lock_timeout: Duration::from_millis(DEFAULT_LOCK_TIMEOUT_MS.into()),
             layout: Layout::Shadow,
@@ -81,16 +77,20 @@ impl Config {
     /// The directory that holds one directory per domain (after
     /// [`Config::set_user_etc`], how messages name it).
     pub fn root(&self) -> &Path {
-        &self.root
+        match &self.root {
+            RootSetting::Path { path, .. } => path,
+            RootSetting::UserEtc(etc) => etc.shown(),
+        }
     }
 
     /// Sets the root; it must be an absolute path.
     pub fn set_root(&mut self, root: impl AsRef<Path>) -> Result<(), Error> {
         let root = root.as_ref();
         check_root(root, false)?;
-        self.root = root.to_path_buf();
-        self.root_from_env = false;
-        self.user_etc = None;
+        self.root = RootSetting::Path {
+            path: root.to_path_buf(),
+            from_env: false,
+        };
         Ok(())
     }
 
@@ -98,9 +98,7 @@ impl Config {
     /// every domain is then opened relative to that directory, never by its
     /// path again, and messages name it as [`UserEtc::shown`].
     pub fn set_user_etc(&mut self, etc: UserEtc) {
-        self.root = etc.shown().to_path_buf();
-        self.root_from_env = false;
-        self.user_etc = Some(etc);
+        self.root = RootSetting::UserEtc(etc);
     }
 
     pub fn rounds(&self) -> u32 {
@@ -176,15 +174,30 @@ impl Config {
     /// anything. An empty or relative value is refused, not replaced by the
     /// default: a caller who set the variable meant some other directory.
     pub(crate) fn checked_root(&self) -> Result<Root<'_>, Error> {
-        let dir = self.user_etc.as_ref().map(UserEtc::dir);
-        if dir.is_none() {
-            check_root(&self.root, self.root_from_env)?;
+        match &self.root {
+            RootSetting::Path { path, from_env } => {
+                check_root(path, *from_env)?;
+                Ok(Root {
+                    shown: path,
+                    dir: None,
+                })
+            }
+            RootSetting::UserEtc(etc) => Ok(Root {
+                shown: etc.shown(),
+                dir: Some(etc.dir()),
+            }),
         }
-        Ok(Root {
-            shown: &self.root,
-            dir,
-        })
     }
+}
+
+/// The root as set.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum RootSetting {
+    /// A path; `from_env` when it came from `PASSWDPOP_ROOT`, so that an
+    /// error names the variable.
+    Path { path: PathBuf, from_env: bool },
+    /// A cPanel user's `etc`, open; messages name it as [`UserEtc::shown`].
+    UserEtc(UserEtc),
 }
 
 /// Where the domain directories are, for the store: a path, or an open
@@ -249,7 +262,13 @@ mod tests {
         assert!(!config.wait_visible());
         config.set_wait_visible(true);
         assert!(config.wait_visible());
-        assert!(!config.root_from_env);
+        assert!(matches!(
+            config.root,
+            RootSetting::Path {
+                from_env: false,
+                ..
+            }
+        ));
         config.set_threads(3);
         assert_eq!(config.threads(), 3);
         assert_eq!(config.hashing_threads(), 3);
@@ -272,8 +291,10 @@ mod tests {
         ];
         for (value, expected) in cases {
             let config = Config {
-                root: PathBuf::from(value),
-                root_from_env: true,
+                root: RootSetting::Path {
+                    path: PathBuf::from(value),
+                    from_env: true,
+                },
                 ..Config::new()
             };
             match (config.checked_root(), expected) {

@@ -10,7 +10,7 @@
 
 use std::fs::File;
 use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -76,21 +76,7 @@ impl DomainDir {
         let root_fd = match root.dir {
             Some(dir) => dir,
             None => {
-                opened =
-                    rfs::open(root.shown, dir_flags, Mode::empty()).map_err(|err| match err {
-                        Errno::NOENT => Error::new(
-                            Status::NoSuchDomain,
-                            format!(
-                                "no domain {}: the root {} does not exist",
-                                domain.as_str(),
-                                root.shown.display()
-                            ),
-                        ),
-                        err => Error::io(
-                            format_args!("opening the root {}", root.shown.display()),
-                            err,
-                        ),
-                    })?;
+                opened = open_root_path(root.shown, domain)?;
                 opened.as_fd()
             }
         };
@@ -208,6 +194,23 @@ fn check_shadow_stat(path: &Path, stat: &Stat) -> Result<(), Error> {
         ));
     }
     Ok(())
+}
+
+/// A root given by its path, opened (following symlinks: the root is the
+/// administrator's to choose).
+fn open_root_path(root: &Path, domain: &Domain) -> Result<OwnedFd, Error> {
+    let dir_flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    rfs::open(root, dir_flags, Mode::empty()).map_err(|err| match err {
+        Errno::NOENT => Error::new(
+            Status::NoSuchDomain,
+            format!(
+                "no domain {}: the root {} does not exist",
+                domain.as_str(),
+                root.display()
+            ),
+        ),
+        err => Error::io(format_args!("opening the root {}", root.display()), err),
+    })
 }
 
 fn unsafe_path(path: &Path, what: &str) -> Error {
